@@ -1,0 +1,1 @@
+"""Hierarchical fitting: Level 1 (single neurons), Level 2 (network vs behaviour), surrogates."""
