@@ -1,1 +1,27 @@
 """The world the body lives in: media (resistive-force drag), fields, arenas, sensors."""
+
+from env.arena import Arena, Obstacle
+from env.errors import (
+    EnvInputError,
+    InvalidArenaError,
+    InvalidFieldError,
+    InvalidMediumError,
+    UnknownMediumError,
+)
+from env.fields import (
+    DiffusingField,
+    Field,
+    FoodPatch,
+    GaussianSource,
+    LinearGradient,
+    TemperatureGradient,
+)
+from env.gym_env import WormEnv
+from env.medium import Medium
+from env.world import Recording, World
+
+__all__ = [
+    "Arena", "DiffusingField", "EnvInputError", "Field", "FoodPatch", "GaussianSource",
+    "InvalidArenaError", "InvalidFieldError", "InvalidMediumError", "LinearGradient", "Medium",
+    "Obstacle", "Recording", "TemperatureGradient", "UnknownMediumError", "World", "WormEnv",
+]
