@@ -1,0 +1,1 @@
+"""NEURON backend: mechanism loading, single-compartment HH cells, reduced models, networks."""
