@@ -1,0 +1,215 @@
+"""Single-cell throughput: torch backend vs NEURON, BluePyOpt/eFEL and Jaxley (CPU).
+
+Problem: one-compartment cells (classic HH1952 patch of 1000 um2, and C. elegans ``hh`` cells
+such as RMD), one 1-s current-step protocol, B parameter sets (maximal conductances scaled by
+U(0.8, 1.2)), dt = 0.025 ms, float64. Figures printed per method and B:
+
+* parameter sets per second (simulation only; compile/JIT time reported apart),
+* voltage RMSE (mV) against the NEURON reference (celegans NEURON backend, same dt) on the first
+  ``--n-ref`` parameter sets.
+
+Peers run in their own virtual environments, created on first use under ``--cache-dir``
+(``python -m venv`` + ``pip install jaxley`` / ``bluepyopt efel``; the BluePyOpt venv reuses the
+system NEURON). ``--no-peers`` skips them.
+
+Examples::
+
+    python benchmarks/bench_single_cell.py --batches 64 256 1024 4096 --threads 1
+    python benchmarks/bench_single_cell.py --cells RMD --batches 64 256 --no-peers
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+PEERS = Path(__file__).resolve().parent / "peers"
+PEER_PKGS = {"jaxley": (["jaxley"], False), "bluepyopt": (["bluepyopt", "efel"], True)}
+
+
+def peer_python(name: str, cache: Path) -> Path:
+    """The venv interpreter of a peer, created (and its packages installed) on first use."""
+    env = cache / name
+    py = env / "bin" / "python"
+    stamp = env / ".installed"
+    if not stamp.exists():
+        pkgs, system = PEER_PKGS[name]
+        print(f"[setup] creating venv {env} and installing {pkgs} ...", flush=True)
+        cmd = [sys.executable, "-m", "venv", str(env)]
+        if system:
+            cmd.insert(3, "--system-site-packages")
+        subprocess.run(cmd, check=True)
+        subprocess.run([str(py), "-m", "pip", "install", "-q", *pkgs], check=True)
+        stamp.write_text("ok\n")
+    return py
+
+
+def conductance_sets(cell, B: int, seed: int) -> dict[str, np.ndarray]:
+    """B parameter sets: every nonzero ``g_<channel>`` of the cell scaled by U(0.8, 1.2)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for k, v in cell.values.items():
+        if k.startswith("g_") and v > 0:
+            out[k] = v * rng.uniform(0.8, 1.2, B)
+    return out
+
+
+def rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
+
+
+def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_every):
+    import torch
+
+    from celegans.torchsim.cell import simulate_cell_torch
+
+    torch.set_num_threads(threads)
+    kw = dict(cell=cell_name, device="cpu", compile=compile_, chunk=chunk,
+              record_every=record_every)
+    t0 = time.perf_counter()
+    first = {k: v[:2] for k, v in params.items()}
+    from celegans.protocols import CurrentClamp
+
+    warm = CurrentClamp(protocol.amplitudes_pA, 0.0, chunk * dt, 2 * chunk * dt)
+    simulate_cell_torch("hh", first, warm, dt, **kw)  # compile (cached on disk) / warm-up
+    t_compile = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    r = simulate_cell_torch("hh", params, protocol, dt, **kw)
+    return r, time.perf_counter() - t0, t_compile
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cells", nargs="+", default=["HH1952", "RMD"])
+    ap.add_argument("--batches", nargs="+", type=int, default=[64, 256, 1024, 4096])
+    ap.add_argument("--dt", type=float, default=0.025)
+    ap.add_argument("--duration", type=float, default=1000.0)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--chunk", type=int, default=10, help="steps per compiled torch call")
+    ap.add_argument("--no-compile", action="store_true", help="eager torch (slow)")
+    ap.add_argument("--record-every", type=int, default=1)
+    ap.add_argument("--n-ref", type=int, default=4, help="parameter sets run in NEURON")
+    ap.add_argument("--bpo-evals", type=int, default=10)
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--cache-dir", default=os.path.expanduser("~/.cache/celegans/bench_peers"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=None, help="write the figures as JSON here")
+    args = ap.parse_args()
+
+    from celegans.cells import load_cell
+    from celegans.io import write_json
+    from celegans.protocols import CurrentClamp
+    from celegans.simulate import simulate_cell
+
+    cache = Path(args.cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()
+    print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} "
+          f"{load[2]:.2f}; torch threads {args.threads}; dt {args.dt} ms; "
+          f"{args.duration:.0f} ms per set", flush=True)
+    results: list[dict] = []
+    for cell_name in args.cells:
+        cell = load_cell(cell_name)
+        amp = 100.0 if cell_name == "HH1952" else 5.0
+        t_on, t_off = 0.1 * args.duration, 0.9 * args.duration
+        pr = CurrentClamp((amp,), t_on, t_off, args.duration)
+        bmax = max(args.batches)
+        allp = conductance_sets(cell, bmax, args.seed)
+        nref = min(args.n_ref, min(args.batches))
+        refp = {k: v[:nref] for k, v in allp.items()}
+        t0 = time.perf_counter()
+        ref = simulate_cell("hh", refp, pr, backend="neuron", dt_ms=args.dt, cell=cell_name)
+        t_nrn = time.perf_counter() - t0
+        vref = ref.v[:, 0, 0, :]
+        row = dict(cell=cell_name, method="NEURON sequential (celegans backend)", B=nref,
+                   sets_per_s=nref / t_nrn, rmse_mV=0.0, compile_s=0.0)
+        results.append(row)
+        print(f"{cell_name:7s} {row['method']:38s} B={nref:5d}  {row['sets_per_s']:9.1f} sets/s",
+              flush=True)
+        for B in args.batches:
+            params = {k: v[:B] for k, v in allp.items()}
+            r, el, tc = run_torch(cell_name, params, pr, args.dt, not args.no_compile,
+                                  args.chunk, args.threads, args.record_every)
+            vt = r.v[:nref, 0, 0, :]
+            err = rmse(vt, vref[:, :: args.record_every])
+            row = dict(cell=cell_name, method="torch" + ("" if args.no_compile else
+                                                          " (torch.compile)"),
+                       B=B, sets_per_s=B / el, rmse_mV=err, compile_s=tc,
+                       failed=int(np.sum(r.failed)))
+            results.append(row)
+            print(f"{cell_name:7s} {row['method']:38s} B={B:5d}  {B / el:9.1f} sets/s  "
+                  f"RMSE {err:.2e} mV  (run {el:.2f} s, warm-up/compile {tc:.1f} s, "
+                  f"failed {row['failed']})", flush=True)
+            del r
+        if args.no_peers or cell_name != "HH1952":
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            prob = Path(tmp) / "problem.npz"
+            area = cell.values["area_um2"] * 1e-8  # cm2
+            np.savez(prob, dt=args.dt, duration=args.duration, area_um2=cell.values["area_um2"],
+                     eNa=cell.values["E_Na"], eK=cell.values["E_K"],
+                     eLeak=cell.values["E_leak"], v_init=cell.values["v_init"], t_on=t_on,
+                     t_off=t_off, amp_pA=amp,
+                     gNa=allp["g_hh_na"] * 1e-9 / area, gK=allp["g_hh_k"] * 1e-9 / area,
+                     gLeak=allp["g_leak"] * 1e-9 / area)
+            for B in args.batches:
+                try:
+                    py = peer_python("jaxley", cache)
+                    sub = Path(tmp) / f"prob_{B}.npz"
+                    d = dict(np.load(prob))
+                    for k in ("gNa", "gK", "gLeak"):
+                        d[k] = d[k][:B]
+                    np.savez(sub, **d)
+                    out = Path(tmp) / f"jx_{B}.npz"
+                    env = dict(os.environ, XLA_FLAGS=f"--xla_cpu_multi_thread_eigen="
+                               f"{'true' if args.threads > 1 else 'false'}")
+                    subprocess.run([str(py), str(PEERS / "jaxley_hh.py"), "--problem", str(sub),
+                                    "--out", str(out), "--n-keep", str(nref)], check=True,
+                                   env=env, capture_output=True, text=True)
+                    jx = np.load(out)
+                    err = rmse(jx["v"][:nref, : vref.shape[1]], vref)
+                    row = dict(cell=cell_name, method="Jaxley (jit+vmap, CPU)", B=B,
+                               sets_per_s=B / float(jx["run_s"]), rmse_mV=err,
+                               compile_s=float(jx["compile_s"]))
+                    results.append(row)
+                    print(f"{cell_name:7s} {row['method']:38s} B={B:5d}  "
+                          f"{row['sets_per_s']:9.1f} sets/s  RMSE {err:.2e} mV  (run "
+                          f"{float(jx['run_s']):.2f} s, compile {row['compile_s']:.1f} s)",
+                          flush=True)
+                except (subprocess.CalledProcessError, OSError) as exc:
+                    msg = getattr(exc, "stderr", "") or str(exc)
+                    print(f"[jaxley] failed for B={B}: {msg[-500:]}", flush=True)
+            try:
+                py = peer_python("bluepyopt", cache)
+                out = Path(tmp) / "bpo.json"
+                subprocess.run([str(py), str(PEERS / "bluepyopt_hh.py"), "--problem", str(prob),
+                                "--out", str(out), "--n-evals", str(args.bpo_evals)],
+                               check=True, capture_output=True, text=True)
+                bj = json.loads(out.read_text())
+                row = dict(cell=cell_name, method="BluePyOpt+eFEL evaluator (1 process)",
+                           B=bj["n_evals"], sets_per_s=bj["evals_per_s"], rmse_mV=float("nan"),
+                           compile_s=0.0)
+                results.append(row)
+                print(f"{cell_name:7s} {row['method']:38s} B={bj['n_evals']:5d}  "
+                      f"{row['sets_per_s']:9.2f} sets/s", flush=True)
+            except (subprocess.CalledProcessError, OSError) as exc:
+                msg = getattr(exc, "stderr", "") or str(exc)
+                print(f"[bluepyopt] failed: {msg[-500:]}", flush=True)
+    load = os.getloadavg()
+    print(f"load average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    if args.out:
+        write_json(args.out, {"args": vars(args), "results": results})
+
+
+if __name__ == "__main__":
+    main()
