@@ -1,0 +1,244 @@
+"""Reproduce the default organism parameters (``data/default_organism.yaml``).
+
+How the defaults were obtained (all runs: full 302-neuron loop, NEURON backend, seed 0):
+
+1. Hand-set, from measurements this module can repeat: the resting network was made quiet
+   (passive neurons C = 15 pF, g_L = 5 nS, E_L = -50 mV; ``network.syn_V_th`` = -25 mV,
+   ``syn_Delta`` = 5 mV) so that B-type motor neurons control the muscles; the tonic current
+   the network (with the AVB forward command, 1000 pA) gives each B-type neuron was measured
+   (``--measure-drive``: median 40 pA, -1 pA without AVB) and the bistable Morris-Lecar window
+   of VB/DB (g_K = 0) was placed around it (g_L = 3 nS, E_L = -70 mV, V1 = -30, V2 = 6 mV).
+2. Grid search (:data:`GRID`, 6 s per run on agar and in water, first 2 s discarded) over the
+   stretch-receptor gain, the receptive-field length and the B-type capacitance; the score is
+   the log-distance of frequency and wavelength to Fang-Yen et al. 2010 (Table 1: agar
+   0.30 Hz / 0.65 L, buffer 1.76 Hz / 1.54 L) plus penalties for backward or no movement and
+   for agar speeds outside 0.1-0.3 mm/s. An earlier grid (gain 1500/3000/6000 x rows
+   6/9/12 x g_Ca 1.0/1.5 nS) had chosen g_Ca = 1.5 nS; :data:`GRID` then chose gain 2000,
+   6 rows, C = 60 pF.
+3. Final check of the window width at that point: g_Ca 1.5 / 1.75 / 2.0 nS scored
+   2.70 / 2.41 / 5.9 at gain 2000 (2.0 nS: agar amplitude collapses, slow backward drift)
+   and 3.03 / 2.49 (1.5 / 1.75 nS) at gain 3000 on 6-s runs, but with 1.75 nS the 8-s agar
+   run of the behaviour tests drifted backward at 0.03 mm/s, so g_Ca = 1.5 nS, gain 2000 was
+   kept (robust forward crawling preferred over the better score). Reproduce with
+   ``--grid '{"B.g_Ca": [1.5, 1.75, 2.0], "stretch_gain_pA": [2000, 3000]}'``.
+
+    python -m celegans.organism.tune_defaults --measure-drive
+    python -m celegans.organism.tune_defaults --duration 6 --workers 2 --out tune.json
+    python -m celegans.organism.tune_defaults --write   # also rewrite the default YAML
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import itertools
+import json
+import math
+import multiprocessing as mp
+import sys
+import time
+from typing import Any
+
+import numpy as np
+
+TARGETS = {"agar": {"frequency_hz": 0.30, "wavelength": 0.65},
+           "water": {"frequency_hz": 1.76, "wavelength": 1.54}}
+SPEED_RANGE = (0.1, 0.3)  # mm/s on agar
+
+#: grid searched (names: B-neuron model parameters ``B.<name>``, organism parameters, and
+#: ``network.*`` overrides)
+GRID: dict[str, list[float]] = {
+    "stretch_gain_pA": [2000.0, 3000.0],
+    "stretch_field_rows": [6, 9, 12],
+    "B.C": [15.0, 60.0],
+}
+B_CLASSES = ("VB", "DB")
+
+
+def make_config(settings: dict[str, float], base: Any = None) -> Any:
+    """The default config with ``settings`` applied (see :data:`GRID` for the names)."""
+    from celegans.organism.config import OrganismConfig, load_config
+    from celegans.parameters import Parameter
+
+    cfg = base if base is not None else load_config()
+    asg = copy.deepcopy(cfg.assignment)
+    numeric: dict[str, float] = {}
+    ps = cfg.parameters
+    for key, val in settings.items():
+        if key.startswith("B."):
+            for cls in B_CLASSES:
+                asg["classes"][cls]["params"][key[2:]] = float(val)
+        elif key == "AVB_B_gap":  # AVB -> VB and DB gap junctions together
+            for cls in B_CLASSES:
+                ps = copy.deepcopy(ps)
+                ps.add(Parameter(f"network.mult.gap.AVB.{cls}", float(val), "1", (0.0, 100.0),
+                                 source="fitted by tune_defaults (AVB -> B-type gap multiplier)",
+                                 certainty="fitted"))
+        elif key in ps:
+            numeric[key] = float(val)
+        elif key.startswith("network."):
+            ps = copy.deepcopy(ps)
+            ps.add(Parameter(key, float(val), "1", (0.0, 100.0),
+                             source="fitted by tune_defaults", certainty="fitted"))
+        else:
+            raise KeyError(key)
+    ps = ps.updated(numeric) if numeric else ps
+    return OrganismConfig(ps, cfg.dataset, asg, dict(cfg.proprioception), dict(cfg.command),
+                          cfg.sensory, cfg.origin)
+
+
+def evaluate(settings: dict[str, float], medium: str, duration_s: float,
+             seed: int = 0) -> dict[str, float]:
+    """Gait summary of one closed-loop run (first 2 s discarded)."""
+    from celegans.organism.errors import SimulationBlowUp
+    from celegans.organism.loop import Organism
+    from env import metrics
+
+    cfg = make_config(settings)
+    org = Organism(cfg, medium, seed=seed)
+    rec_t, rec_cl = [], []
+
+    def on(s: dict) -> None:
+        rec_t.append(s["time"])
+        rec_cl.append(s["centreline"])
+
+    t0 = time.perf_counter()
+    failed = ""
+    try:
+        org.run(duration_s, on)
+    except SimulationBlowUp as exc:
+        failed = str(exc)
+    wall = time.perf_counter() - t0
+    out: dict[str, Any] = {"medium": medium, "failed": failed, "wall_s": wall,
+                           "realtime": duration_s / wall, **settings}
+    if len(rec_t) > 50:
+        g = metrics.gait_summary(np.array(rec_cl), np.array(rec_t),
+                                 discard_s=min(2.0, duration_s / 3))
+        out.update(g.as_dict())
+    return out
+
+
+def measure_b_drive(settings: dict[str, float] | None = None, v_hold: float = -40.0,
+                    ablate_avb: bool = False) -> dict[str, float]:
+    """Tonic network current (pA) into each B-type neuron held at ``v_hold`` mV (straight
+    body, command inputs on): the B-type neurons are replaced by stiff passive cells
+    (g_L = 100 nS, E_L = v_hold) and the current is read from their voltage deviation. This
+    is what positions the bistable window (see the YAML provenance)."""
+    import connectome_data as cd
+    from celegans.network import NetworkSpec
+    from celegans.nrn.network import NrnNetwork
+    from celegans.organism.sensing import Transducer
+
+    cfg = make_config(settings or {})
+    con = cd.load(cfg.dataset)
+    asg = copy.deepcopy(cfg.assignment)
+    g_hold = 100.0
+    stiff = {"model": "passive", "params": {"C": 100.0, "g_L": g_hold, "E_L": v_hold}}
+    for cls in B_CLASSES:
+        asg["classes"][cls] = stiff
+    keep = [n for n in con.neurons if not (ablate_avb and con.neuron(n).cls == "AVB")]
+    spec = NetworkSpec.from_connectome(con, asg, cfg.network_overrides(), neurons=keep)
+    net = NrnNetwork(spec, dt_ms=cfg.value("neural_dt_ms"))
+    net.reset()
+    tr = Transducer(cfg, con, spec.neurons)
+    flat = {"stretch_dorsal": np.zeros(24), "stretch_ventral": np.zeros(24),
+            "touch_anterior": np.zeros(1), "touch_posterior": np.zeros(1)}
+    net.advance(500.0, tr.inputs(flat, 1e-3))
+    v = net.voltages()
+    return {n: float(g_hold * (v[i] - v_hold)) for i, n in enumerate(spec.neurons)
+            if spec.classes[i] in B_CLASSES}
+
+
+def score(agar: dict, water: dict) -> float:
+    """Lower is better (see module docstring)."""
+    s = 0.0
+    for res, med in ((agar, "agar"), (water, "water")):
+        f, lam = res.get("frequency_hz", 0.0), res.get("wavelength_body_lengths", math.nan)
+        if not (f > 0 and math.isfinite(lam)):
+            s += 10.0
+            continue
+        s += abs(math.log(f / TARGETS[med]["frequency_hz"]))
+        s += abs(math.log(lam / TARGETS[med]["wavelength"]))
+        if res.get("wave_direction", 0) != 1 or res.get("forward_fraction", 0.0) < 0.5:
+            s += 3.0
+    v = agar.get("speed_mm_s", 0.0)
+    if v < SPEED_RANGE[0]:
+        s += 2.0 * (SPEED_RANGE[0] - v) / SPEED_RANGE[0]
+    elif v > SPEED_RANGE[1]:
+        s += (v - SPEED_RANGE[1]) / SPEED_RANGE[1]
+    return s
+
+
+def _job(args: tuple) -> dict:
+    settings, medium, duration = args
+    try:
+        return evaluate(settings, medium, duration)
+    except Exception as exc:  # a failed candidate is a result, not a crash of the search
+        return {"medium": medium, "failed": f"{type(exc).__name__}: {exc}", **settings}
+
+
+def grid_points(grid: dict[str, list[float]]) -> list[dict[str, float]]:
+    keys = list(grid)
+    return [dict(zip(keys, vals, strict=True)) for vals in itertools.product(*grid.values())]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=float, default=8.0, help="simulated s per run")
+    ap.add_argument("--workers", type=int, default=max(1, mp.cpu_count() - 1))
+    ap.add_argument("--grid", type=str, default=None, help="JSON grid overriding GRID")
+    ap.add_argument("--out", type=str, default="tune_defaults.json")
+    ap.add_argument("--write", action="store_true", help="rewrite the default YAML with the best")
+    ap.add_argument("--measure-drive", action="store_true",
+                    help="only print the tonic current into each B-type neuron (with and "
+                         "without AVB) and exit")
+    args = ap.parse_args(argv)
+    if args.measure_drive:
+        on, off = measure_b_drive(), measure_b_drive(ablate_avb=True)
+        print("neuron  I_net(-40 mV) pA: with AVB, AVB ablated")
+        for n in on:
+            print(f"{n:6s} {on[n]:8.1f} {off[n]:8.1f}")
+        print(f"median  {np.median(list(on.values())):8.1f} {np.median(list(off.values())):8.1f}")
+        return 0
+    grid = json.loads(args.grid) if args.grid else GRID
+    points = grid_points(grid)
+    jobs = [(p, m, args.duration) for p in points for m in ("agar", "water")]
+    print(f"{len(points)} candidates x 2 media, {args.workers} workers", file=sys.stderr)
+    from tqdm import tqdm
+
+    with mp.get_context("spawn").Pool(args.workers, maxtasksperchild=1) as pool:
+        results = list(tqdm(pool.imap(_job, jobs), total=len(jobs), desc="tune"))
+    rows = []
+    for i, p in enumerate(points):
+        agar, water = results[2 * i], results[2 * i + 1]
+        rows.append({"settings": p, "score": score(agar, water), "agar": agar, "water": water})
+    rows.sort(key=lambda r: r["score"])
+    from celegans.io import write_json
+
+    write_json(args.out, rows)
+    for r in rows[:10]:
+        line = [f"{r['score']:.2f} {r['settings']}"]
+        for med in ("agar", "water"):
+            x = r[med]
+            line.append(f"{med} f={x.get('frequency_hz', 0):.2f} "
+                        f"lam={x.get('wavelength_body_lengths', math.nan):.2f} "
+                        f"v={x.get('speed_mm_s', 0):.3f} dir={x.get('wave_direction')}")
+        print(" | ".join(line))
+    if args.write and rows:
+        write_defaults(rows[0]["settings"])
+    return 0
+
+
+def write_defaults(settings: dict[str, float]) -> None:
+    """Rewrite ``default_organism.yaml`` with ``settings`` (sources say fitted by this script)."""
+    from celegans.organism.config import DEFAULT_ORGANISM_FILE
+
+    cfg = make_config(settings)
+    ps = cfg.parameters
+    ps.meta = dict(ps.meta)
+    ps.meta["assignment"] = cfg.assignment
+    ps.save(DEFAULT_ORGANISM_FILE)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
