@@ -1,0 +1,1 @@
+"""Level 2: connectome weights fitted against closed-loop behaviour."""

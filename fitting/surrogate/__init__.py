@@ -1,0 +1,1 @@
+"""torch surrogates: forward ensembles, surrogate-assisted search, inverse estimation."""

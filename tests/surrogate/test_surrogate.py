@@ -1,0 +1,140 @@
+"""Tests of the torch surrogates: ensemble regressor, inverse estimator, assisted search."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from fitting.evaluator import EvalResult
+from fitting.space import ParamSpace
+from fitting.surrogate.assisted import (
+    AssistConfig,
+    evaluations_to_reach,
+    latin_hypercube,
+    surrogate_assisted_optimise,
+)
+from fitting.surrogate.ensemble import EnsembleRegressor, SurrogateError
+from fitting.surrogate.inverse import InverseEstimator
+
+torch.set_num_threads(1)
+FAST = {"n_members": 4, "hidden": (32, 32), "epochs": 400, "lr": 5e-3}
+
+
+def _f(X: np.ndarray) -> np.ndarray:
+    return np.sin(3 * X[:, 0]) + X[:, 1] ** 2
+
+
+def test_ensemble_learns_and_reports_uncertainty():
+    rng = np.random.default_rng(0)
+    X = rng.random((200, 2))
+    Y = _f(X)
+    ens = EnsembleRegressor(**FAST, seed=1).fit(X, Y)
+    Xt = rng.random((200, 2))
+    p = ens.predict(Xt)
+    assert p.mean.shape == (200, 1) and p.std.shape == (200, 1) and p.members.shape[0] == 4
+    rmse = np.sqrt(np.mean((p.mean[:, 0] - _f(Xt)) ** 2))
+    assert rmse < 0.1 * np.std(_f(Xt)) + 0.05
+    assert np.all(p.std > 0)
+    # far outside the data the members disagree more than inside
+    far = ens.predict(np.array([[4.0, -3.0]])).std[0, 0]
+    assert far > np.median(p.std)
+
+
+def test_ensemble_errors_and_roundtrip(tmp_path):
+    ens = EnsembleRegressor(**FAST)
+    with pytest.raises(SurrogateError, match="not trained"):
+        ens.predict(np.zeros((1, 2)))
+    with pytest.raises(SurrogateError, match="equal n"):
+        ens.fit(np.zeros((5, 2)), np.zeros(4))
+    with pytest.raises(SurrogateError, match="n_members"):
+        EnsembleRegressor(n_members=0)
+    X = np.random.default_rng(0).random((40, 2))
+    ens.fit(X, _f(X))
+    path = ens.save(tmp_path / "ens.pt")
+    back = EnsembleRegressor.load(path)
+    np.testing.assert_allclose(back.predict(X).mean, ens.predict(X).mean, rtol=1e-5)
+    with pytest.raises(SurrogateError, match="columns"):
+        back.predict(np.zeros((1, 3)))
+
+
+def _toy_sim(V: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Features of a toy 'simulator' with noise: three parameters -> five features."""
+    a, b, c = V.T
+    F = np.stack([a * b, np.log(b) + c, np.tanh(c) * a, a + 0.3 * c ** 2, b], axis=1)
+    return F + 0.05 * rng.standard_normal(F.shape)
+
+
+def test_inverse_estimator_coverage_is_calibrated(tmp_path):
+    space = ParamSpace.from_bounds({"a": (0.5, 2.0), "b": (0.1, 10.0), "c": (-1.0, 1.0)},
+                                   log=("b",))
+    rng = np.random.default_rng(0)
+    V = space.to_values(rng.random((700, 3)))
+    F = _toy_sim(V, rng)
+    est = InverseEstimator(space, alpha=0.1, **FAST).fit(F[:500], V[:500], seed=0)
+    rep = est.check(F[500:], V[500:])
+    assert rep.n == 200
+    assert np.all(rep.coverage >= 0.8) and np.all(rep.coverage <= 0.98), rep.as_dict()
+    e = est.predict(F[500:510])
+    assert np.all(e.lower <= e.value) and np.all(e.value <= e.upper)
+    assert np.all(e.lower >= space.lower - 1e-9) and np.all(e.upper <= space.upper + 1e-9)
+    # informative: intervals narrower than the prior box for the identifiable parameter a
+    assert rep.width_unit[0] < 0.7
+    path = est.save(tmp_path / "inv.pkl")
+    back = InverseEstimator.load(path)
+    np.testing.assert_allclose(back.predict(F[:3]).value, est.predict(F[:3]).value, rtol=1e-5)
+
+
+def test_inverse_estimator_needs_enough_rows():
+    space = ParamSpace.from_bounds({"a": (0.0, 1.0)})
+    with pytest.raises(SurrogateError, match="calibration"):
+        InverseEstimator(space).fit(np.zeros((8, 2)), np.full((8, 1), 0.5))
+
+
+class ToyEvaluator:
+    """Two-objective toy problem on the unit cube (cheap stand-in for a simulator)."""
+
+    def __init__(self, d: int = 3) -> None:
+        self.space = ParamSpace.from_bounds({f"x{i}": (0.0, 1.0) for i in range(d)})
+        self.n_var, self.n_obj, self.calls = d, 2, 0
+
+    def evaluate(self, X):
+        X = np.atleast_2d(X)
+        self.calls += len(X)
+        t = np.linspace(0.2, 0.7, self.n_var)
+        f1 = np.sum((X - t) ** 2, axis=1) + 0.05 * np.abs(np.sin(8 * X[:, 0]))
+        f2 = np.sum((X - t + 0.05) ** 2, axis=1)
+        failed = X[:, 0] > 0.97                      # a failing corner
+        F = np.stack([f1, f2], 1)
+        F[failed] = 1e3
+        return EvalResult(F=F, failed=failed)
+
+
+def test_assisted_search_beats_random_and_resumes(tmp_path):
+    cfg = AssistConfig(max_evals=36, n_init=12, batch=4, inner_pop=16, inner_generations=5,
+                       n_local=200, ensemble=FAST, seed=3, progress=False)
+    ev = ToyEvaluator()
+    res = surrogate_assisted_optimise(ev, cfg)
+    assert res.n_evals == 36 == ev.calls
+    assert res.diagnostics and "mae_log" in res.diagnostics[-1]
+    # same budget of uniform random points
+    Xr = np.random.default_rng(3).random((36, 3))
+    rr = ToyEvaluator().evaluate(Xr)
+    best_random = np.min(np.where(rr.failed, np.inf, rr.F.sum(1)))
+    assert res.F[res.best_index].sum() < best_random
+    assert evaluations_to_reach(res.F, res.failed, best_random) < 36
+    # interrupted after 20 evaluations, resumed: same history as the uninterrupted run
+    run = tmp_path / "run"
+    first = surrogate_assisted_optimise(ToyEvaluator(), AssistConfig(**{
+        **cfg.__dict__, "max_evals": 20}), run)
+    assert first.n_evals == 20
+    resumed = surrogate_assisted_optimise(ToyEvaluator(), cfg, run, resume=True)
+    np.testing.assert_allclose(resumed.X[:20], first.X)
+    assert resumed.n_evals == 36
+    np.testing.assert_allclose(resumed.X, res.X, atol=1e-6)
+
+
+def test_latin_hypercube_is_stratified():
+    X = latin_hypercube(10, 2, 0)
+    for j in range(2):
+        assert sorted(np.floor(X[:, j] * 10).astype(int)) == list(range(10))
