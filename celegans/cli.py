@@ -45,8 +45,9 @@ def _connectome_info(args: argparse.Namespace) -> int:
           f"{s['muscles_innervated']} innervated; {s['neuron_muscle_pairs']} neuron->muscle "
           f"pairs, {s['neuron_muscle_contacts']} contacts")
     src = prov.get("source_files", [{}])[0]
-    print(f"source         {prov.get('reader', '?')} (cect {prov.get('source_package_version', '?')}"
-          f"), {src.get('file', '?')} sha256 {src.get('sha256', '?')[:12]}…")
+    version = prov.get("source_package_version", "?")
+    print(f"source         {prov.get('reader', '?')} (cect {version}), "
+          f"{src.get('file', '?')} sha256 {src.get('sha256', '?')[:12]}…")
     return 0
 
 

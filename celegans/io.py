@@ -49,6 +49,25 @@ def atomic_write(path: str | os.PathLike, writer: Callable[[IO[str]], Any] | str
     return Path(path)
 
 
+def to_jsonable(x: Any) -> Any:
+    """Plain JSON types for nested mappings/sequences of numpy values; non-finite floats -> None."""
+    import math
+
+    import numpy as np
+
+    if isinstance(x, dict) or hasattr(x, "items"):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return to_jsonable(x.tolist())
+    if isinstance(x, np.generic):
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
 def write_json(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented JSON, atomically."""
     return atomic_write(path, json.dumps(data, indent=2, sort_keys=False) + "\n")

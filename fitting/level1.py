@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from celegans.io import write_json
+from celegans.io import to_jsonable, write_json
 from celegans.parameters import Parameter, ParameterSet
 from fitting.algorithms import (
     ALGORITHMS,
@@ -527,7 +527,7 @@ def fit_neuron(
                        train_sweeps=train, test_sweeps=test, summary=summary, run_dir=run_path)
     if run_path is not None:
         fitted.save(run_path / "fitted.yaml")
-        write_json(run_path / "summary.json", _jsonable(summary))
+        write_json(run_path / "summary.json", to_jsonable(summary))
         if report:
             from fitting.report import write_report
 
@@ -550,16 +550,6 @@ def generalisation_summary(ev: Evaluator, best: Mapping[str, float], train: Sequ
     return out
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        return x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
 
 
 __all__ = ["FitConfig", "FitError", "FitResult", "OptimResult", "TargetError", "fit_neuron",

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from celegans.io import read_yaml, write_json
+from celegans.io import read_yaml, to_jsonable, write_json
 from celegans.parameters import Parameter, ParameterSet
 
 PIPELINE_VERSION = "pipeline-1"
@@ -71,7 +71,7 @@ class Status:
         entry.update(info)
         self.data["stages"][stage] = entry
         self.data["current"] = stage if state == "running" else None
-        write_json(self.path, _jsonable(self.data))
+        write_json(self.path, to_jsonable(self.data))
 
     def state(self, stage: str) -> str:
         return str(self.data["stages"].get(stage, {}).get("state", "pending"))
@@ -395,7 +395,7 @@ def run_estimate(entries: Sequence[Mapping[str, Any]], run: Path, seed: int,
             ps.meta["intervals"][pn] = {"lower": lo, "upper": hi, "level": 1 - est.alpha}
         ps.save(target_file)
         result = {"file": str(target_file), "check": check, "n_sims": int(n)}
-        write_json(out_dir / f"{name}_check.json", _jsonable(result))
+        write_json(out_dir / f"{name}_check.json", to_jsonable(result))
         _coverage_figure(out_dir / f"{name}_accuracy.png", est, F[te], V[te])
         outputs[name] = result
     return outputs
@@ -494,7 +494,7 @@ def run_pipeline(config: Mapping[str, Any] | str | os.PathLike,
         status.set(stage, "done", outputs=outputs, wall_s=time.perf_counter() - t0)
         _collect_figures(run)
     status.data["finished"] = all(status.state(s) in ("done", "skipped") for s in STAGES)
-    write_json(status.path, _jsonable(status.data))
+    write_json(status.path, to_jsonable(status.data))
     return status.data
 
 
@@ -511,15 +511,3 @@ def _collect_figures(run: Path) -> None:
         shutil.copyfile(p, dst / "_".join(rel.parts))
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from celegans.io import write_json
+from celegans.io import to_jsonable, write_json
 from celegans.parameters import ParameterSet
 from fitting.level2.behaviour import (
     DEFAULT_GAIT_TARGETS,
@@ -226,26 +226,14 @@ def _finish(cfg: Level2Config, res: Any, ev: Level2Evaluator, ps: ParameterSet, 
         out_ps.save(run_path / "network_fitted.yaml")
         np.savez_compressed(run_path / "history.npz", X=res.X, F=res.F, failed=res.failed,
                             values=res.values, names=np.array(res.names))
-        write_json(run_path / "summary.json", _jsonable(summary))
+        write_json(run_path / "summary.json", to_jsonable(summary))
         try:
             from fitting.level2.report import write_level2_figures
 
             write_level2_figures(result, ev)
         except Exception as exc:  # noqa: BLE001 - figures are not worth failing a fit for
             summary["figure_error"] = f"{type(exc).__name__}: {exc}"
-            write_json(run_path / "summary.json", _jsonable(summary))
+            write_json(run_path / "summary.json", to_jsonable(summary))
     return result
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, Mapping):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not np.isfinite(x):
-        return None
-    return x
