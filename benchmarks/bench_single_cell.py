@@ -2,11 +2,13 @@
 
 Problem: one-compartment cells (classic HH1952 patch of 1000 um2, and C. elegans ``hh`` cells
 such as RMD), one 1-s current-step protocol, B parameter sets (maximal conductances scaled by
-U(0.8, 1.2)), dt = 0.025 ms, float64. Figures printed per method and B:
+U(0.8, 1.2)), float64. The torch backend runs at every step of ``--dt`` (default 0.025 ms;
+larger steps trade accuracy for speed), the NEURON reference at ``--ref-dt`` (0.025 ms) and the
+peers at ``--peer-dt`` (default ``--ref-dt``). Figures printed per method, dt and B:
 
 * parameter sets per second (simulation only; compile/JIT time reported apart),
-* voltage RMSE (mV) against the NEURON reference (celegans NEURON backend, same dt) on the first
-  ``--n-ref`` parameter sets.
+* voltage RMSE (mV) against the NEURON reference (celegans NEURON backend at ``--ref-dt``, read
+  at the method's sample times by linear interpolation) on the first ``--n-ref`` parameter sets.
 
 Peers run in their own virtual environments, created on first use under ``--cache-dir``
 (``python -m venv`` + ``pip install jaxley`` / ``bluepyopt efel``; the BluePyOpt venv reuses the
@@ -16,6 +18,7 @@ Examples::
 
     python benchmarks/bench_single_cell.py --batches 64 256 1024 4096 --threads 1
     python benchmarks/bench_single_cell.py --cells RMD --batches 64 256 --no-peers
+    python benchmarks/bench_single_cell.py --cells HH1952 --dt 0.025 0.05 0.1 --no-peers
 """
 
 from __future__ import annotations
@@ -68,6 +71,12 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sqrt(np.mean((np.asarray(a) - np.asarray(b)) ** 2)))
 
 
+def on_grid(t_ref: np.ndarray, v_ref: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Reference traces ``v_ref`` (n, len(t_ref)) read at times ``t`` (linear interpolation;
+    exact samples where ``t`` lies on the reference grid)."""
+    return np.stack([np.interp(t, t_ref, row) for row in np.asarray(v_ref)])
+
+
 def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_every):
     import torch
 
@@ -92,7 +101,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cells", nargs="+", default=["HH1952", "RMD"])
     ap.add_argument("--batches", nargs="+", type=int, default=[64, 256, 1024, 4096])
-    ap.add_argument("--dt", type=float, default=0.025)
+    ap.add_argument("--dt", nargs="+", type=float, default=[0.025],
+                    help="torch time step(s), ms")
+    ap.add_argument("--ref-dt", type=float, default=0.025, help="NEURON reference step, ms")
+    ap.add_argument("--peer-dt", type=float, default=None,
+                    help="Jaxley/BluePyOpt step, ms (default: --ref-dt)")
     ap.add_argument("--duration", type=float, default=1000.0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--chunk", type=int, default=10, help="steps per compiled torch call")
@@ -105,6 +118,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="write the figures as JSON here")
     args = ap.parse_args()
+    peer_dt = args.ref_dt if args.peer_dt is None else args.peer_dt
 
     from celegans.cells import load_cell
     from celegans.io import write_json
@@ -115,8 +129,8 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}; torch threads {args.threads}; dt {args.dt} ms; "
-          f"{args.duration:.0f} ms per set", flush=True)
+          f"{load[2]:.2f}; torch threads {args.threads}; torch dt {args.dt} ms; reference dt "
+          f"{args.ref_dt} ms; peer dt {peer_dt} ms; {args.duration:.0f} ms per set", flush=True)
     results: list[dict] = []
     for cell_name in args.cells:
         cell = load_cell(cell_name)
@@ -128,27 +142,28 @@ def main() -> None:
         nref = min(args.n_ref, min(args.batches))
         refp = {k: v[:nref] for k, v in allp.items()}
         t0 = time.perf_counter()
-        ref = simulate_cell("hh", refp, pr, backend="neuron", dt_ms=args.dt, cell=cell_name)
+        ref = simulate_cell("hh", refp, pr, backend="neuron", dt_ms=args.ref_dt,
+                            cell=cell_name)
         t_nrn = time.perf_counter() - t0
-        vref = ref.v[:, 0, 0, :]
+        vref, tref = ref.v[:, 0, 0, :], np.asarray(ref.time_ms)
         row = dict(cell=cell_name, method="NEURON sequential (celegans backend)", B=nref,
                    sets_per_s=nref / t_nrn, rmse_mV=0.0, compile_s=0.0)
         results.append(row)
         print(f"{cell_name:7s} {row['method']:38s} B={nref:5d}  {row['sets_per_s']:9.1f} sets/s",
               flush=True)
-        for B in args.batches:
+        for dt, B in [(dt, B) for dt in args.dt for B in args.batches]:
             params = {k: v[:B] for k, v in allp.items()}
-            r, el, tc = run_torch(cell_name, params, pr, args.dt, not args.no_compile,
+            r, el, tc = run_torch(cell_name, params, pr, dt, not args.no_compile,
                                   args.chunk, args.threads, args.record_every)
             vt = r.v[:nref, 0, 0, :]
-            err = rmse(vt, vref[:, :: args.record_every])
+            err = rmse(vt, on_grid(tref, vref, np.asarray(r.time_ms)))
             row = dict(cell=cell_name, method="torch" + ("" if args.no_compile else
                                                           " (torch.compile)"),
-                       B=B, sets_per_s=B / el, rmse_mV=err, compile_s=tc,
-                       failed=int(np.sum(r.failed)))
+                       dt=dt, threads=args.threads, B=B, sets_per_s=B / el, rmse_mV=err,
+                       compile_s=tc, failed=int(np.sum(r.failed)))
             results.append(row)
-            print(f"{cell_name:7s} {row['method']:38s} B={B:5d}  {B / el:9.1f} sets/s  "
-                  f"RMSE {err:.2e} mV  (run {el:.2f} s, warm-up/compile {tc:.1f} s, "
+            print(f"{cell_name:7s} {row['method']:23s} dt={dt:<6g} B={B:5d}  {B / el:9.1f} "
+                  f"sets/s  RMSE {err:.2e} mV  (run {el:.2f} s, warm-up/compile {tc:.1f} s, "
                   f"failed {row['failed']})", flush=True)
             del r
         if args.no_peers or cell_name != "HH1952":
@@ -156,7 +171,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             prob = Path(tmp) / "problem.npz"
             area = cell.values["area_um2"] * 1e-8  # cm2
-            np.savez(prob, dt=args.dt, duration=args.duration, area_um2=cell.values["area_um2"],
+            np.savez(prob, dt=peer_dt, duration=args.duration, area_um2=cell.values["area_um2"],
                      eNa=cell.values["E_Na"], eK=cell.values["E_K"],
                      eLeak=cell.values["E_leak"], v_init=cell.values["v_init"], t_on=t_on,
                      t_off=t_off, amp_pA=amp,
@@ -177,8 +192,12 @@ def main() -> None:
                                     "--out", str(out), "--n-keep", str(nref)], check=True,
                                    env=env, capture_output=True, text=True)
                     jx = np.load(out)
-                    err = rmse(jx["v"][:nref, : vref.shape[1]], vref)
-                    row = dict(cell=cell_name, method="Jaxley (jit+vmap, CPU)", B=B,
+                    vj = np.asarray(jx["v"])[:nref]
+                    tj = np.arange(vj.shape[1]) * peer_dt
+                    keep = tj <= tref[-1] + 1e-9
+                    err = rmse(vj[:, keep], on_grid(tref, vref, tj[keep]))
+                    row = dict(cell=cell_name, method="Jaxley (jit+vmap, CPU)", dt=peer_dt,
+                               threads=args.threads, B=B,
                                sets_per_s=B / float(jx["run_s"]), rmse_mV=err,
                                compile_s=float(jx["compile_s"]))
                     results.append(row)
