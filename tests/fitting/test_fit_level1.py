@@ -183,10 +183,38 @@ def test_objectives_missing_features_are_penalised_not_raised(target):
     assert sc.F[1, list(obj.names).index("active")] > 0
 
 
+def test_hh1952_recovery_on_torch_backend():
+    """Classic Hodgkin-Huxley (cell HH1952): g_Na, g_K, g_leak recovered within 5 %.
+
+    Synthetic target from the published values (Hodgkin & Huxley 1952: 120/36/0.3 mS/cm2 on
+    1000 um2), three 100 ms current steps (a hyperpolarising one with anode-break rebound and
+    two spiking ones), CMA-ES with 400 evaluations on the batched torch backend. Measured
+    errors (seeds 0/1/2): <= 0.1 %, <= 0.7 %, <= 0.8 %; 256 evaluations were not enough for
+    every seed (seed 2: g_Na 6.7 % off).
+    """
+    pytest.importorskip("celegans.torchsim.cell")
+    from celegans.protocols import CurrentClamp
+
+    prot = CurrentClamp((-40.0, 30.0, 80.0), 20.0, 100.0, 120.0)
+    true = {"g_hh_na": 1200.0, "g_hh_k": 360.0, "g_leak": 3.0}
+    spec = SimSpec("hh", backend="torch", dt_ms=0.05, options={"cell": "HH1952"})
+    rec = synthetic_recording(spec, true, prot, sample_dt_ms=0.1, name="hh1952")
+    assert np.ptp(np.asarray(rec.data)[1]) > 80.0      # the target really spikes
+    bounds = {k: (v / 3.0, v * 2.5) for k, v in true.items()}
+    res = fit_neuron(rec, "hh", fit=list(true), bounds=bounds, backend="torch", dt_ms=0.05,
+                     sim_options={"cell": "HH1952"}, algorithm="cmaes", pop_size=16,
+                     max_evals=400, seed=0, progress=False)
+    assert res.summary["n_evals"] <= 400
+    for k, v in true.items():
+        assert abs(res.best[k] - v) <= 0.05 * v, (k, res.best[k], v)
+    assert res.summary["rmse_train"] < 2.0
+
 
 @pytest.mark.slow
 @pytest.mark.xfail(reason="at 320 evaluations g_shl1 is still ~14 % off (measured 2.83 vs "
-                   "2.48 nS); needs a larger budget or a more informative protocol",
+                   "2.48 nS); a 4-step protocol (-15/5/15/30 pA) did not help (g_shl1 "
+                   "2.98 nS, +20 %, after 305 evaluations, 238 s): the objectives are "
+                   "flat in g_shl1, so it needs a larger budget or a voltage-clamp protocol",
                    strict=False)
 def test_hh_rmd_recovery_on_torch_backend():
     """Identifiable conductances of the hh RMD cell recovered within 5 % (torch backend)."""
