@@ -259,12 +259,14 @@ COLUMNS = {
 }
 
 
-def render_all(names: list[str] | None = None) -> dict[str, str]:
+def render_all(names: list[str] | None = None, progress: bool = False) -> dict[str, str]:
     """Build every table in memory: ``{relative path: file text}`` (deterministic)."""
+    from tqdm import tqdm
+
     names = list(DATASETS) if names is None else names
     files: dict[str, str] = {}
     all_muscles: set[str] = set()
-    for name in names:
+    for name in tqdm(names, desc="reading cect sources", unit="dataset", disable=not progress):
         info = DATASETS[name]
         tables, prov = build_dataset(info)
         prov["tables"] = {}
@@ -317,16 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="compare a fresh build with the shipped tables; exit 1 on difference")
     args = ap.parse_args(argv)
     try:
-        from tqdm import tqdm
-
-        names = args.dataset or list(DATASETS)
-        files: dict[str, str] = {}
-        if names == list(DATASETS):
-            with tqdm(total=1, desc="reading cect sources", disable=None) as bar:
-                files = render_all()
-                bar.update(1)
-        else:
-            files = render_all(names)
+        files = render_all(args.dataset or None, progress=True)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -27,7 +27,8 @@ from celegans.models.base import (
 )
 
 
-def _leaky_section(name: str, params: Mapping[str, float]) -> Any:
+def leaky_section(name: str, params: Mapping[str, float]) -> Any:
+    """A one-segment soma of the standard area with a leak (``C`` pF, ``g_L`` nS, ``E_L`` mV)."""
     from neuron import h
 
     sec = h.Section(name=name)
@@ -51,7 +52,7 @@ class PassiveModel(NeuronModel):
     def build_nrn(self, params: Mapping[str, float], name: str, *, dt_ms: float = 0.025,
                   **options: Any) -> NrnCell:
         self.check_options(options)
-        sec = _leaky_section(name, params)
+        sec = leaky_section(name, params)
         return NrnCell(name, self.name, sec, [sec], capacitance_pF=params["C"])
 
 
@@ -66,7 +67,7 @@ class MorrisLecarModel(NeuronModel):
     def build_nrn(self, params: Mapping[str, float], name: str, *, dt_ms: float = 0.025,
                   **options: Any) -> NrnCell:
         self.check_options(options)
-        sec = _leaky_section(name, params)
+        sec = leaky_section(name, params)
         sec.insert("ceml")
         seg = sec(0.5)
         seg.ceml.gca = conductance_density(params["g_Ca"])
@@ -98,7 +99,7 @@ class GLIFModel(NeuronModel):
         if params["V_reset"] >= params["V_th"]:
             raise ModelError(f"model 'glif' ({name}): V_reset ({params['V_reset']}) must be "
                              f"below V_th ({params['V_th']})")
-        sec = _leaky_section(name, params)
+        sec = leaky_section(name, params)
         pp = h.CeGLIF(sec(0.5))
         pp.vth = params["V_th"]
         pp.vreset = params["V_reset"]

@@ -23,7 +23,8 @@ from typing import Any
 import numpy as np
 
 from celegans.models import get_model
-from celegans.models.base import SOMA_AREA_UM2, NrnCell, conductance_density, specific_capacitance
+from celegans.models.base import NrnCell
+from celegans.models.reduced import leaky_section
 from celegans.network.spec import NetworkError, NetworkSpec
 from celegans.protocols import CurrentClamp, TraceResult, n_steps
 
@@ -118,13 +119,7 @@ class NrnNetwork:
         mp = spec.muscle_params
         self.muscle_secs = []
         for name in spec.muscles:
-            sec = h.Section(name=name)
-            sec.nseg = 1
-            sec.L = sec.diam = math.sqrt(SOMA_AREA_UM2 / math.pi)
-            sec.cm = specific_capacitance(mp["C"])
-            sec.insert("pas")
-            sec.g_pas = conductance_density(mp["g_L"])
-            sec.e_pas = mp["E_L"]
+            sec = leaky_section(name, mp)
             sec.insert("ce_mact")
             sec(0.5).ce_mact.vrest = mp["V_rest"]
             sec(0.5).ce_mact.vsat = mp["V_sat"]

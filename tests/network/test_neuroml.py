@@ -4,7 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
-from netfixtures import make_connectome
+from toy_connectome import make_connectome
 
 from celegans.network import NetworkSpec
 from celegans.network.neuroml import ExportError, export_neuroml, validate

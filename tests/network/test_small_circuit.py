@@ -6,7 +6,7 @@ from scipy.integrate import solve_ivp
 from scipy.linalg import expm
 
 pytest.importorskip("neuron")
-from netfixtures import make_connectome  # noqa: E402
+from toy_connectome import make_connectome  # noqa: E402
 
 from celegans.network import NetworkSpec  # noqa: E402
 from celegans.nrn.network import NrnNetwork, simulate_network_nrn  # noqa: E402

@@ -4,7 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
-from netfixtures import make_connectome
+from toy_connectome import make_connectome
 
 from celegans.network import NetworkError, NetworkSpec, default_network_parameters
 

@@ -1,4 +1,4 @@
-"""Hand-made connectomes for network tests (no dataset files needed)."""
+"""Hand-made connectomes for model and network tests (no dataset files needed)."""
 
 import numpy as np
 import scipy.sparse as sp
