@@ -6,6 +6,7 @@ published values, and simulated seconds per wall second (goal >= 1.0 on CPU).
 
     python benchmarks/bench_organism.py                       # 20 s, neuron + torch
     python benchmarks/bench_organism.py --backends neuron --duration 10
+    python benchmarks/bench_organism.py --backends neuron --set stretch_tail_compensation=1
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PUBLISHED = {"agar": (0.30, 0.65, "0.1-0.3"), "water": (1.76, 1.54, "-")}
 
@@ -25,19 +30,35 @@ def main() -> int:
     ap.add_argument("--media", nargs="+", default=["agar", "water"])
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=str, default=None, help="also write the rows as JSON")
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a numeric organism parameter (repeatable), e.g. "
+                         "stretch_tail_compensation=1 for the pre-fix receptive fields")
     args = ap.parse_args()
 
-    from celegans.organism import simulate
+    from celegans.organism import load_config, simulate
+
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        try:
+            overrides[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep:
+            ap.error(f"--set: expected NAME=NUMBER, got {item!r}")
+    config = load_config().updated(overrides) if overrides else None
 
     print(f"# bench_organism: {args.duration:g} s per run, {platform.processor() or '?'}, "
-          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+          f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+          + (f", overrides {overrides}" if overrides else ""))
     print(f"{'backend':8s} {'medium':6s} {'f (Hz)':>7s} {'pub':>5s} {'lambda (L)':>10s} "
           f"{'pub':>5s} {'speed mm/s':>10s} {'pub':>8s} {'dir':>9s} {'sim s/wall s':>12s}")
     rows = []
     for backend in args.backends:
         for medium in args.media:
             t0 = time.perf_counter()
-            res = simulate(medium, args.duration, backend=backend, seed=args.seed)
+            res = simulate(medium, args.duration, backend=backend, seed=args.seed,
+                           config=config)
             wall = time.perf_counter() - t0
             s, g = res.summary, res.summary["gait"]
             f_pub, l_pub, v_pub = PUBLISHED[medium]

@@ -5,7 +5,9 @@
 ``network.`` override ``celegans/network/data/default_network.yaml``. Its ``meta`` holds the
 structured settings: ``dataset``, the neuron-model ``assignment`` (see
 :mod:`celegans.models.assignment`), the ``proprioception`` classes and sides, the forward
-``command`` neurons and the ``sensory`` transduction table.
+``command`` neurons, the ``sensory`` transduction table, ``bias_pA`` (constant currents into
+named neurons) and ``start_pulse_neurons`` (targets of the start pulse, see
+:mod:`celegans.organism.sensing`).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class OrganismConfig:
     command: dict[str, tuple[str, ...]] = field(default_factory=dict)
     sensory: tuple[SensoryChannel, ...] = ()
     origin: str = "<dict>"
+    bias: dict[str, float] = field(default_factory=dict)
+    start_pulse_neurons: tuple[str, ...] = ()
 
     def value(self, name: str) -> float:
         """A numeric organism parameter."""
@@ -72,7 +76,8 @@ class OrganismConfig:
         except ParameterError as exc:
             raise OrganismError(str(exc)) from None
         return OrganismConfig(ps, self.dataset, self.assignment, dict(self.proprioception),
-                              dict(self.command), self.sensory, self.origin)
+                              dict(self.command), self.sensory, self.origin, dict(self.bias),
+                              self.start_pulse_neurons)
 
 
 _REQUIRED = ("coupling_dt_ms", "neural_dt_ms", "body_dt_ms", "stretch_gain_pA",
@@ -106,10 +111,17 @@ def config_from_parameter_set(ps: ParameterSet, origin: str = "<dict>") -> Organ
             raise OrganismError(f"{origin}: meta.sensory[{i}].mode: expected one of "
                                 f"{SENSOR_MODES}, got {sc.mode!r}")
         sensory.append(sc)
+    bias_raw = meta.get("bias_pA", {}) or {}
+    try:
+        bias = {str(k): float(v) for k, v in dict(bias_raw).items()}
+    except (TypeError, ValueError):
+        raise OrganismError(f"{origin}: meta.bias_pA must map neuron names to currents (pA), "
+                            f"got {bias_raw!r}") from None
     return OrganismConfig(ps, str(meta.get("dataset", "cook2019_herm")),
                           meta.get("assignment", "passive"), {str(k): str(v)
                                                               for k, v in prop.items()},
-                          command, tuple(sensory), origin)
+                          command, tuple(sensory), origin, bias,
+                          tuple(str(x) for x in meta.get("start_pulse_neurons", ()) or ()))
 
 
 def load_config(path: str | os.PathLike | None = None) -> OrganismConfig:

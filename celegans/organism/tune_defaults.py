@@ -8,12 +8,14 @@ How the defaults were obtained (all runs: full 302-neuron loop, NEURON backend, 
    the network (with the AVB forward command, 1000 pA) gives each B-type neuron was measured
    (``--measure-drive``: median 40 pA, -1 pA without AVB) and the bistable Morris-Lecar window
    of VB/DB (g_K = 0) was placed around it (g_L = 3 nS, E_L = -70 mV, V1 = -30, V2 = 6 mV).
-2. Grid search (:data:`GRID`, 6 s per run on agar and in water, first 2 s discarded) over the
-   stretch-receptor gain, the receptive-field length and the B-type capacitance; the score is
+2. Grid search (6 s per run on agar and in water, first 2 s discarded) over the
+   stretch-receptor gain, the receptive-field length and the B-type capacitance (grid
+   ``{"stretch_gain_pA": [2000, 3000], "stretch_field_rows": [6, 9, 12], "B.C": [15, 60]}``);
+   the score is
    the log-distance of frequency and wavelength to Fang-Yen et al. 2010 (Table 1: agar
    0.30 Hz / 0.65 L, buffer 1.76 Hz / 1.54 L) plus penalties for backward or no movement and
    for agar speeds outside 0.1-0.3 mm/s. An earlier grid (gain 1500/3000/6000 x rows
-   6/9/12 x g_Ca 1.0/1.5 nS) had chosen g_Ca = 1.5 nS; :data:`GRID` then chose gain 2000,
+   6/9/12 x g_Ca 1.0/1.5 nS) had chosen g_Ca = 1.5 nS; this grid then chose gain 2000,
    6 rows, C = 60 pF.
 3. Final check of the window width at that point: g_Ca 1.5 / 1.75 / 2.0 nS scored
    2.70 / 2.41 / 5.9 at gain 2000 (2.0 nS: agar amplitude collapses, slow backward drift)
@@ -21,6 +23,44 @@ How the defaults were obtained (all runs: full 302-neuron loop, NEURON backend, 
    run of the behaviour tests drifted backward at 0.03 mm/s, so g_Ca = 1.5 nS, gain 2000 was
    kept (robust forward crawling preferred over the better score). Reproduce with
    ``--grid '{"B.g_Ca": [1.5, 1.75, 2.0], "stretch_gain_pA": [2000, 3000]}'``.
+
+4. Why the water wave was nearly standing (wavelength ~7 L) and the fix. The B-type units are
+   relaxation oscillators coupled through posterior receptive fields; in a phase-locked state
+   every unit with a full field needs the same loop lag, so the phase gradient along the body is
+   set only by units that differ: those whose fields are cut short by the tail. When those
+   fields read the *mean* strain of the rows that exist (``stretch_tail_compensation`` = 1),
+   the tail units are as fast as the others, pace the chain, and every unit switches nearly in
+   phase (standing wave in water, where the body follows its muscles within ~0.1 s). Summing
+   the rows that exist (p = 0: a shorter process senses less body; Boyle, Berri & Cohen 2012
+   compensate only partially, p = 0.5) leaves the tail units with less input, more hysteresis
+   lag and a lower intrinsic frequency, so the wave runs from the head. :data:`GRID` below
+   (6 s runs) chose p = 0, gain 2000 pA: water wavelength 7.2 -> 3.7 L, agar unchanged.
+   Lower gains (800-1250 pA) shorten the water wave further because the hysteresis lag then
+   differs more between tail and body: with ``network.muscle_tau_act`` = 5 ms (the body already
+   filters activation with tau_M = 100 ms), D-type cross-inhibition made effective
+   (``network.mult.chemical`` DB.VD = VB.DD = 5, VD.VB = 10) and ``start_pulse_pA`` = 200 for
+   100 ms, gain 800 / 1000 pA gave water 1.49 Hz / 1.81 L and 1.60 Hz / 2.08 L (0.12 mm/s).
+   But from such coherent starts agar falls into a static, co-contracted posture, and without
+   the pulse (agar then crawls: 0.47 Hz / 0.40 L / 0.13 mm/s at 1000 pA) only the anterior
+   units oscillate in water (amplitude 2.6/mm, 0.015 mm/s), so they are not the default.
+   Pulsed starts also stall agar at gain 2000 with seed 1.
+   Reproduce the grid with ``--grid '{"stretch_tail_compensation": [0, 0.5, 1],
+   "stretch_gain_pA": [1750, 2000]}'``.
+5. Why agar crawling stalled after ~9 s (20-s runs: 0.57 Hz / 0.125 mm/s at 2-6 s, 0.25 Hz /
+   0.004 mm/s at 14-20 s) and the fix. ``--measure-drive`` shows that the connectome's AVB-B
+   gap contacts give the B-type units tonic drives from -4 pA (VB1) to 122 pA (VB2) against a
+   bistable window of -55..82 pA: VB2 and DB1 were (almost) always on, bent the body statically
+   and on agar, where the posture relaxes over seconds, drifted the loop into a static,
+   co-contracted posture. ``meta.bias_pA`` (column bias_pA of ``--measure-drive``:
+   :func:`equalising_bias`) puts every unit at the median drive, as every unit of Boyle, Berri
+   & Cohen 2012 gets the same AVB current; crawling is then sustained (16-s behaviour test).
+   Those always-on units had also been what started the loop (and why AVB ablation stopped
+   it), so the forward command now starts with a transient (``start_pulse_pA`` = 2000 pA for
+   ``start_pulse_ms`` = 100 ms into AVB): pulses straight into B-type units started the loop
+   too, but then it ran without AVB (the stretch input sustains it once started), organised
+   the agar gait only after ~6 s (all DB) or failed to start water (DB1 alone). With bias and
+   pulse in place, :data:`GRID` (6-s runs, default options) again picks p = 0, 2000 pA (score
+   2.05: agar 0.56 Hz / 0.42 L / 0.119 mm/s, water 1.58 Hz / 3.73 L; p = 1: water 7.44 L).
 
     python -m celegans.organism.tune_defaults --measure-drive
     python -m celegans.organism.tune_defaults --duration 6 --workers 2 --out tune.json
@@ -48,9 +88,8 @@ SPEED_RANGE = (0.1, 0.3)  # mm/s on agar
 #: grid searched (names: B-neuron model parameters ``B.<name>``, organism parameters, and
 #: ``network.*`` overrides)
 GRID: dict[str, list[float]] = {
-    "stretch_gain_pA": [2000.0, 3000.0],
-    "stretch_field_rows": [6, 9, 12],
-    "B.C": [15.0, 60.0],
+    "stretch_tail_compensation": [0.0, 0.5, 1.0],
+    "stretch_gain_pA": [1750.0, 2000.0],
 }
 B_CLASSES = ("VB", "DB")
 
@@ -84,7 +123,7 @@ def make_config(settings: dict[str, float], base: Any = None) -> Any:
             raise KeyError(key)
     ps = ps.updated(numeric) if numeric else ps
     return OrganismConfig(ps, cfg.dataset, asg, dict(cfg.proprioception), dict(cfg.command),
-                          cfg.sensory, cfg.origin)
+                          cfg.sensory, cfg.origin, dict(cfg.bias), cfg.start_pulse_neurons)
 
 
 def evaluate(settings: dict[str, float], medium: str, duration_s: float,
@@ -130,6 +169,7 @@ def measure_b_drive(settings: dict[str, float] | None = None, v_hold: float = -4
     from celegans.organism.sensing import Transducer
 
     cfg = make_config(settings or {})
+    cfg.bias = {}  # the network's own drive, without the compensating bias currents
     con = cd.load(cfg.dataset)
     asg = copy.deepcopy(cfg.assignment)
     g_hold = 100.0
@@ -147,6 +187,13 @@ def measure_b_drive(settings: dict[str, float] | None = None, v_hold: float = -4
     v = net.voltages()
     return {n: float(g_hold * (v[i] - v_hold)) for i, n in enumerate(spec.neurons)
             if spec.classes[i] in B_CLASSES}
+
+
+def equalising_bias(drive: dict[str, float]) -> dict[str, float]:
+    """``meta.bias_pA`` of the default: per B-type neuron, median drive minus its own drive
+    (rounded to 0.1 pA), so every unit sits at the same point of its bistable window."""
+    med = float(np.median(list(drive.values())))
+    return {n: round(med - v, 1) for n, v in sorted(drive.items())}
 
 
 def score(agar: dict, water: dict) -> float:
@@ -195,9 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.measure_drive:
         on, off = measure_b_drive(), measure_b_drive(ablate_avb=True)
-        print("neuron  I_net(-40 mV) pA: with AVB, AVB ablated")
+        bias = equalising_bias(on)
+        print("neuron  I_net(-40 mV) pA: with AVB, AVB ablated; bias_pA (median - with AVB)")
         for n in on:
-            print(f"{n:6s} {on[n]:8.1f} {off[n]:8.1f}")
+            print(f"{n:6s} {on[n]:8.1f} {off[n]:8.1f} {bias[n]:8.1f}")
         print(f"median  {np.median(list(on.values())):8.1f} {np.median(list(off.values())):8.1f}")
         return 0
     grid = json.loads(args.grid) if args.grid else GRID

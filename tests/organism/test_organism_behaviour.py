@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from celegans.organism import simulate
+from celegans.organism.simulate import gait
 
 DURATION = 8.0
 
@@ -49,15 +50,35 @@ def test_ablation_abolishes_forward_locomotion(runs, ablate):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="known gap: in water the default worm's B-type units lock into a "
-                          "nearly standing wave (wavelength >> 1.54 L of Fang-Yen et al. 2010)",
+def test_agar_crawling_is_sustained():
+    """Regression guard for the equalised B-type drive (meta.bias_pA): before it, agar crawling
+    decayed into a static posture after ~9 s (0.004 mm/s at 14-20 s)."""
+    res = simulate("agar", 16.0, seed=0, figures=False, animation=False)
+    t, cl = res.time, res.centreline
+    late = t >= 10.0
+    g = gait(t[late], cl[late], discard_s=0.0)
+    assert g["direction"] == "forward" and g["speed_mm_s"] >= 0.05, g
+
+
+@pytest.mark.slow
+def test_water_wave_travels(runs):
+    """Regression guard for the standing-wave fix (tail receptive fields summed, not averaged:
+    ``stretch_tail_compensation`` = 0): the water wavelength was ~7 L before, ~3.7 L after."""
+    assert runs["water"]["wavelength_body_lengths"] <= 5.0, runs["water"]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="known gap: water wavelength ~3.7 L vs 1.54 L of Fang-Yen et al. "
+                          "2010; lower stretch gains reach ~2 L in water but stall on agar "
+                          "(see celegans/organism/tune_defaults.py, step 4)",
                    strict=False)
 def test_water_wavelength_near_published(runs):
     assert 1.0 <= runs["water"]["wavelength_body_lengths"] <= 2.5, runs["water"]
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="known gap: agar frequency ~0.57 Hz vs 0.30 Hz published",
+@pytest.mark.xfail(reason="known gap: agar frequency ~0.56 Hz vs 0.30 Hz published (lower "
+                          "stretch gains slow it but make agar crawling seed-dependent)",
                    strict=False)
 def test_agar_frequency_near_published(runs):
     assert 0.2 <= runs["agar"]["frequency_hz"] <= 0.45, runs["agar"]

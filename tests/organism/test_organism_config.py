@@ -103,8 +103,67 @@ def test_proprioception_reads_own_side_posteriorly(con):
     assert tr.proprioceptive_current(anterior)[i_db] == 0  # field is posterior only
 
 
-def test_command_and_touch_inputs(con):
+@pytest.mark.parametrize("p_tail", [0.0, 0.5, 1.0])
+def test_receptive_fields_cut_by_the_tail(con, p_tail):
+    """A field cut short by the tail (rows that exist n < width w) gets the per-row weight
+    gain/w x (w/n)^p: p = 1 reads the mean strain, p = 0 the sum of the rows that exist."""
+    cfg = load_config().updated({"stretch_tail_compensation": p_tail})
+    tr = Transducer(cfg, con, con.neurons)
+    gain, width = cfg.value("stretch_gain_pA"), int(cfg.value("stretch_field_rows"))
+    strain = 0.05
+    uniform = {"stretch_dorsal": np.full(24, strain), "stretch_ventral": np.full(24, strain)}
+    cur = tr.proprioceptive_current(uniform)
+    for name in tr.proprioceptive:
+        r0 = int(round(tr.positions[name])) - 1
+        n = min(r0 + width, 24) - r0
+        expected = gain * strain * (n / width) ** (1.0 - p_tail)
+        assert cur[con.neurons.index(name)] == pytest.approx(expected), name
+    # the most posterior B-type neurons have cut fields: they only differ when p < 1
+    tail = max(tr.proprioceptive, key=lambda nm: tr.positions[nm])
+    full = min(tr.proprioceptive, key=lambda nm: tr.positions[nm])
+    ratio = cur[con.neurons.index(tail)] / cur[con.neurons.index(full)]
+    assert (ratio < 0.99) if p_tail < 1 else ratio == pytest.approx(1.0)
+
+
+def _quiet_obs():
+    return {"stretch_dorsal": np.zeros(24), "stretch_ventral": np.zeros(24),
+            "touch_anterior": np.zeros(1), "touch_posterior": np.zeros(1)}
+
+
+def test_start_pulse_switches_units_on_then_stops(con):
+    cfg = load_config().updated({"start_pulse_pA": 150.0, "start_pulse_ms": 2.0})
+    cfg.bias = {}
+    cfg.start_pulse_neurons = ("VB",)  # a class name
+    tr = Transducer(cfg, con, con.neurons)
+    i_db, i_vb = con.neurons.index("DB3"), con.neurons.index("VB3")
+    first = [tr.inputs(_quiet_obs(), 1e-3) for _ in range(3)]
+    assert [c[i_vb] for c in first] == [150.0, 150.0, 0.0]
+    assert all(c[i_db] == 0.0 for c in first)
+    tr.reset()
+    assert tr.inputs(_quiet_obs(), 1e-3)[i_vb] == 150.0
+    cfg.start_pulse_neurons = ()  # without targets: the dorsal proprioceptive neurons
+    dorsal = Transducer(cfg, con, con.neurons).inputs(_quiet_obs(), 1e-3)
+    assert dorsal[i_db] == 150.0 and dorsal[i_vb] == 0.0
+    cfg.start_pulse_neurons = ("NOPE",)
+    with pytest.raises(OrganismError, match="start_pulse_neurons"):
+        Transducer(cfg, con, con.neurons)
+
+
+def test_bias_currents(con):
     cfg = load_config()
+    assert set(cfg.bias) == {n for n in con.neurons if con.neuron(n).cls in ("VB", "DB")}
+    cfg = cfg.updated({"start_pulse_pA": 0.0})
+    cfg.bias = {"VB2": -80.0, "DB1": 40.0}
+    cur = Transducer(cfg, con, con.neurons).inputs(_quiet_obs(), 1e-3)
+    assert cur[con.neurons.index("VB2")] == -80.0 and cur[con.neurons.index("DB1")] == 40.0
+    assert cur[con.neurons.index("VB3")] == 0.0
+    cfg.bias = {"XYZ": 1.0}
+    with pytest.raises(OrganismError, match="bias_pA"):
+        Transducer(cfg, con, con.neurons)
+
+
+def test_command_and_touch_inputs(con):
+    cfg = load_config().updated({"start_pulse_pA": 0.0})  # constant inputs only
     tr = Transducer(cfg, con, con.neurons)
     obs = {"stretch_dorsal": np.zeros(24), "stretch_ventral": np.zeros(24),
            "touch_anterior": np.array([5.0]), "touch_posterior": np.array([0.0])}
@@ -112,6 +171,9 @@ def test_command_and_touch_inputs(con):
     assert cur[con.neurons.index("AVBL")] == cfg.value("command_forward_pA")
     assert cur[con.neurons.index("ALML")] == pytest.approx(5.0 * 1.0)
     assert cur[con.neurons.index("PLML")] == 0
+    pulsed = Transducer(load_config(), con, con.neurons)  # default: forward-command onset
+    assert pulsed.inputs(obs, 1e-3)[con.neurons.index("AVBL")] == pytest.approx(
+        cfg.value("command_forward_pA") + load_config().value("start_pulse_pA"))
 
 
 def test_chemosensory_derivative_channels(con):
