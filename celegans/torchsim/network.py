@@ -35,7 +35,8 @@ from celegans.torchsim.device import (
     resolve_device,
     resolve_dtype,
 )
-from celegans.torchsim.models import TorchModel, torch_model
+from celegans.torchsim.models import HHCellTorch, TorchModel, torch_model
+from celegans.torchsim.network_compiled import CompiledRunner, failed_mask
 
 Tensor = torch.Tensor
 
@@ -59,10 +60,21 @@ class TorchNetwork:
 
     >>> net = TorchNetwork(spec, dt_ms=0.025)
     >>> net.reset(); net.advance(1.0, inputs_pA); net.voltages(); net.muscle_activation()
+
+    Args:
+        spec: the network; ``dt_ms``: fixed step; ``batch``: independent copies.
+        compile: run the steps through inductor-compiled chunks of up to ``chunk`` steps
+            (default 20; 2 when the network has ``hh`` cells), see
+            :mod:`celegans.torchsim.network_compiled`: same traces, ~5-10x faster at batch 1;
+            compiles on first use or :meth:`prepare`; no autograd through it (inputs that
+            require grad run eagerly).
+        threads: torch intra-op threads while stepping (``None``: the process setting). One
+            thread is fastest at batch 1; more threads on a busy machine are much slower.
     """
 
     def __init__(self, spec: Any, dt_ms: float = 0.025, *, batch: int = 1,
-                 device: Any = "auto", dtype: Any = None) -> None:
+                 device: Any = "auto", dtype: Any = None, compile: bool = False,
+                 chunk: int | None = None, threads: int | None = None) -> None:
         from celegans.models.hh import load_cell_spec
 
         if not (isinstance(dt_ms, int | float) and math.isfinite(dt_ms) and dt_ms > 0):
@@ -171,7 +183,19 @@ class TorchNetwork:
         self.c_full = torch.cat(caps, 1)
         self._act_decay = math.exp(-self.dt / mp["tau_act"])
         self.t_ms = 0.0
-        self._inputs = torch.zeros((self.B, n), **kw)
+        self._perm_np = self.perm.cpu().numpy()
+        self._inputs = torch.zeros((self.B, N), **kw)
+        self._inputs_np: np.ndarray | None = None  # numpy view of _inputs (CPU float64)
+        if threads is not None and int(threads) < 1:
+            raise TorchSimError(f"threads: must be >= 1 or None, got {threads}")
+        self.threads = None if threads is None else int(threads)
+        self._step_fn = _make_step_fn(self)
+        self._runner = None
+        if compile:
+            if chunk is None:
+                # hh cells make large graphs: short chunks keep compile time and code size sane
+                chunk = 2 if any(isinstance(g.kernel, HHCellTorch) for g in self.groups) else 20
+            self._runner = CompiledRunner(self._step_fn, chunk=chunk)
         self.reset()
 
     # --- state -----------------------------------------------------------------------------------
@@ -200,62 +224,77 @@ class TorchNetwork:
         """Muscle voltages (B, M)."""
         return self.v[:, self.spec.n_neurons:]
 
-    def step(self, i_ext: Tensor) -> None:
-        """One step with injected currents ``i_ext`` (pA), shape (B, n) in permuted order."""
-        dt = self.dt
-        n = self.spec.n_neurons
-        v = self.v
-        pieces_v, pieces_i, pieces_g, new_states, auxes = [], [], [], [], []
-        for g, st in zip(self.groups, self.states, strict=True):
-            vg, st = g.kernel.pre(v[:, g.a:g.b], st, g.p, dt)
-            i, gg, aux = g.kernel.current(vg, st, g.p)
-            pieces_v.append(vg)
-            pieces_i.append(i)
-            pieces_g.append(gg)
-            new_states.append(st)
-            auxes.append(aux)
-        v = torch.cat(pieces_v, 1) if len(pieces_v) > 1 else pieces_v[0]
-        i_ion = torch.cat(pieces_i, 1) if len(pieces_i) > 1 else pieces_i[0]
-        g_ion = torch.cat(pieces_g, 1) if len(pieces_g) > 1 else pieces_g[0]
-        # synapses (linear in the own voltage): outward i = G V - GE; muscles receive NMJs
-        s = self.s
-        B = s.shape[0]
-        both = self.syn_op(torch.cat([s, s * self.E_pre], 0))
-        gs, ge = both[:B], both[B:]
-        G = g_ion + gs
-        rhs = -i_ion - (gs * v - ge)
-        if self.has_gap:
-            G = G + self.Dg_full
-            rhs = rhs - (self.Dg_full * v - self.gap_op(v))
+    def _pad(self, i_ext: Tensor) -> Tensor:
         if i_ext.shape[-1] != self.N:
             i_ext = torch.cat([i_ext, i_ext.new_zeros(i_ext.shape[0], self.N - i_ext.shape[-1])],
                               1)
-        rhs = rhs + i_ext
-        v_new = v + dt * rhs / (self.c_full + dt * G)
-        out_states = []
-        for g, st, aux in zip(self.groups, new_states, auxes, strict=True):
-            vg = v_new[:, g.a:g.b]
-            st = g.kernel.update(vg, st, g.p, dt, aux)
-            vg2, st = g.kernel.post(vg, st, g.p, dt)
-            out_states.append(st)
-            if vg2 is not vg:
-                v_new = torch.cat([v_new[:, :g.a], vg2, v_new[:, g.b:]], 1)
-        if self.n_muscles:
-            tgt = self._target(v_new[:, n:])
-            self.act = tgt + (self.act - tgt) * self._act_decay
-        # synaptic activation with the presynaptic voltage of the step start
-        sinf = self._sinf(v[:, :n])
-        self.s = sinf + (s - sinf) * self._s_decay
-        self.v = v_new
-        self.states = out_states
-        self.t_ms += dt
+        return i_ext
+
+    def step(self, i_ext: Tensor) -> None:
+        """One step with injected currents ``i_ext`` (pA), shape (B, n) or (B, n + M) in
+        permuted order."""
+        self.v, self.states, self.s, self.act = self._step_fn(
+            self.v, self.states, self.s, self.act, self._pad(i_ext))
+        self.t_ms += self.dt
+
+    def _steps(self, k: int, i_ext: Tensor) -> None:
+        """``k`` steps with ``i_ext`` (B, N) held constant (compiled chunks when enabled)."""
+        if k <= 0:
+            return
+        if self._runner is not None and not i_ext.requires_grad:
+            self.v, self.states, self.s, self.act, self.failed = self._runner.run(
+                k, (self.v, self.states, self.s, self.act, self.failed), i_ext)
+            self.t_ms += k * self.dt
+            return
+        for _ in range(k):
+            self.step(i_ext)
+        self._check_failed()
+
+    def _steps_drive(self, drive: Tensor) -> None:
+        """``drive.shape[0]`` steps, step ``j`` with injected currents ``drive[j]`` (B, N)."""
+        if self._runner is not None and not drive.requires_grad:
+            self.v, self.states, self.s, self.act, self.failed = self._runner.run_drive(
+                (self.v, self.states, self.s, self.act, self.failed), drive)
+            self.t_ms += drive.shape[0] * self.dt
+            return
+        for j in range(drive.shape[0]):
+            self.step(drive[j])
+        self._check_failed()
+
+    def prepare(self, steps_per_advance: int = 1) -> None:
+        """Compile now (``compile=True`` only) the chunks that ``advance`` over
+        ``steps_per_advance`` steps will use, so that the first exchanges do not pay for it."""
+        if self._runner is None:
+            return
+        with _threads(self.threads):
+            for kk in sorted(set(self._runner.sizes(int(steps_per_advance)))):
+                self._runner.prepare(kk, False, (self.v, self.states, self.s, self.act,
+                                                 self.failed, self._inputs))
 
     # --- stepping interface -----------------------------------------------------------------
     def set_inputs(self, inputs_pA: Any) -> None:
         """Hold injected currents (pA) constant: shape (n,) or (B, n), neuron order."""
         n = self.spec.n_neurons
-        x = torch.as_tensor(np.asarray(inputs_pA, dtype=float) if not isinstance(
-            inputs_pA, Tensor) else inputs_pA, device=self.device, dtype=self.dtype)
+        if not isinstance(inputs_pA, Tensor):
+            # numpy path: a few microseconds (the organism sets inputs every exchange)
+            x = np.asarray(inputs_pA, dtype=float)
+            if x.shape not in ((n,), (self.B, n)):
+                raise TorchSimError(f"inputs_pA: expected shape ({n},) or ({self.B}, {n}), "
+                                    f"got {tuple(x.shape)}")
+            if not np.isfinite(x).all():
+                raise TorchSimError("inputs_pA: values must be finite")
+            if self._inputs_np is None:
+                buf = np.zeros((self.B, self.N))
+                self._inputs = torch.from_numpy(buf).to(device=self.device, dtype=self.dtype)
+                if self._inputs.data_ptr() == buf.ctypes.data:
+                    self._inputs_np = buf  # shared memory (CPU float64): write in place
+            else:
+                buf = self._inputs_np
+            buf[:, :n] = x[..., self._perm_np]
+            if self._inputs.data_ptr() != buf.ctypes.data:
+                self._inputs = torch.from_numpy(buf).to(device=self.device, dtype=self.dtype)
+            return
+        x = inputs_pA.to(device=self.device, dtype=self.dtype)
         if x.shape not in ((n,), (self.B, n)):
             raise TorchSimError(f"inputs_pA: expected shape ({n},) or ({self.B}, {n}), "
                                 f"got {tuple(x.shape)}")
@@ -263,6 +302,7 @@ class TorchNetwork:
             raise TorchSimError("inputs_pA: values must be finite")
         x = x.expand(self.B, n)[:, self.perm]
         self._inputs = torch.cat([x, x.new_zeros(self.B, self.N - n)], 1)
+        self._inputs_np = None
 
     def advance(self, until_ms: float, inputs_pA: Any = None) -> None:
         """Integrate to ``until_ms`` with ``inputs_pA`` (per neuron) held constant."""
@@ -271,15 +311,12 @@ class TorchNetwork:
         if until_ms < self.t_ms - 1e-9:
             raise TorchSimError(f"advance: until_ms {until_ms} is before t = {self.t_ms}")
         k = int(round((until_ms - self.t_ms) / self.dt))
-        with flush_denormals():
-            for _ in range(k):
-                self.step(self._inputs)
-        self._check_failed()
+        with flush_denormals(), _threads(self.threads):
+            self._steps(k, self._inputs)
 
     def _check_failed(self) -> None:
         with torch.no_grad():
-            bad = ~torch.isfinite(self.v).all(1) | (self.v.abs() > 1e4).any(1)
-            self.failed = self.failed | bad
+            self.failed = self.failed | failed_mask(self.v)
 
     def voltages(self) -> np.ndarray:
         """Soma voltages (mV) in neuron order: (n,) for batch 1, else (B, n)."""
@@ -294,6 +331,95 @@ class TorchNetwork:
     def muscle_voltages(self) -> np.ndarray:
         m = self.vm.detach().cpu().numpy()
         return m[0] if self.B == 1 else m
+
+
+class _threads:
+    """Context manager: run with ``n`` torch intra-op threads (None: leave as is)."""
+
+    def __init__(self, n: int | None) -> None:
+        self.n = n
+
+    def __enter__(self) -> _threads:
+        self.old = torch.get_num_threads()
+        if self.n is not None and self.n != self.old:
+            torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.n is not None and self.n != self.old:
+            torch.set_num_threads(self.old)
+
+
+def _make_step_fn(net: TorchNetwork) -> Any:
+    """The network's step as a pure function ``(v, states, s, act, i_ext) -> (v, states, s,
+    act)`` of tensors (all constants captured), shared by the eager and the compiled paths.
+
+    ``i_ext``: injected currents (pA), shape (B, N) in permuted order (muscles: zero)."""
+    dt = net.dt
+    n = net.spec.n_neurons
+    groups = list(net.groups)
+    syn_op, gap_op = net.syn_op, net.gap_op
+    E_pre, Dg, c_full = net.E_pre, net.Dg_full, net.c_full
+    has_gap, n_m = net.has_gap, net.n_muscles
+    s_decay, act_decay = net._s_decay, net._act_decay
+    vth, delta = float(net.syn_vth), float(net.syn_delta)
+    v_rest, v_sat = float(net.mp["V_rest"]), float(net.mp["V_sat"])
+
+    def sinf_fn(x: Tensor) -> Tensor:
+        return torch.sigmoid((x - vth) / delta)
+
+    def target_fn(x: Tensor) -> Tensor:
+        return torch.clamp((x - v_rest) / (v_sat - v_rest), 0.0, 1.0)
+
+    has_pre = [type(g.kernel).pre is not TorchModel.pre for g in groups]
+    has_post = [type(g.kernel).post is not TorchModel.post for g in groups]
+    any_pre = any(has_pre)
+
+    def step_fn(v: Tensor, states: list[dict[str, Tensor]], s: Tensor, act: Tensor,
+                i_ext: Tensor) -> tuple[Tensor, list[dict[str, Tensor]], Tensor, Tensor]:
+        pieces_v, pieces_i, pieces_g, new_states, auxes = [], [], [], [], []
+        for g, st, pre in zip(groups, states, has_pre, strict=True):
+            vg = v[:, g.a:g.b]
+            if pre:
+                vg, st = g.kernel.pre(vg, st, g.p, dt)
+            i, gg, aux = g.kernel.current(vg, st, g.p)
+            pieces_v.append(vg)
+            pieces_i.append(i)
+            pieces_g.append(gg)
+            new_states.append(st)
+            auxes.append(aux)
+        if any_pre:
+            v = torch.cat(pieces_v, 1)
+        i_ion = torch.cat(pieces_i, 1) if len(pieces_i) > 1 else pieces_i[0]
+        g_ion = torch.cat(pieces_g, 1) if len(pieces_g) > 1 else pieces_g[0]
+        # synapses (linear in the own voltage): outward i = G V - GE; muscles receive NMJs
+        B = s.shape[0]
+        both = syn_op(torch.cat([s, s * E_pre], 0))
+        gs, ge = both[:B], both[B:]
+        G = g_ion + gs
+        rhs = -i_ion - (gs * v - ge)
+        if has_gap:
+            G = G + Dg
+            rhs = rhs - (Dg * v - gap_op(v))
+        rhs = rhs + i_ext
+        v_new = v + dt * rhs / (c_full + dt * G)
+        out_states = []
+        for g, st, aux, post in zip(groups, new_states, auxes, has_post, strict=True):
+            vg = v_new[:, g.a:g.b]
+            st = g.kernel.update(vg, st, g.p, dt, aux)
+            if post:
+                vg2, st = g.kernel.post(vg, st, g.p, dt)
+                v_new = torch.cat([v_new[:, :g.a], vg2, v_new[:, g.b:]], 1)
+            out_states.append(st)
+        if n_m:
+            tgt = target_fn(v_new[:, n:])
+            act = tgt + (act - tgt) * act_decay
+        # synaptic activation with the presynaptic voltage of the step start
+        sinf = sinf_fn(v[:, :n])
+        s = sinf + (s - sinf) * s_decay
+        return v_new, out_states, s, act
+
+    return step_fn
 
 
 class _PairSum:
@@ -347,11 +473,19 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
                            record: Sequence[str] = ("v",),
                            record_cells: Sequence[str] | None = None,
                            record_dt_ms: float | None = None, device: Any = "auto",
-                           dtype: Any = None, progress: bool = False) -> TraceResult:
+                           dtype: Any = None, progress: bool = False, compile: bool = False,
+                           chunk: int | None = None, threads: int | None = None,
+                           network: TorchNetwork | None = None) -> TraceResult:
     """Run ``spec`` for ``duration_ms`` (same arguments and result layout as
     :func:`celegans.nrn.network.simulate_network_nrn`).
 
     ``record``: ``v`` (neurons and muscles), ``a`` (muscle activation; NaN for neurons).
+    ``compile``: run chunks of ``chunk`` steps through ``torch.compile`` (same traces, several
+    times faster at batch 1; the first run compiles); ``threads``: torch intra-op threads while
+    simulating (``None``: leave the process setting). ``network``: an existing batch-1
+    :class:`TorchNetwork` of ``spec`` at ``dt_ms`` to reuse (it is reset; its compiled kernels
+    are kept, so repeated runs compile once); ``device``/``dtype``/``compile``/``chunk``/
+    ``threads`` are then those of ``network``.
     Returns ``data[var]`` of shape ``(1, n_cells, n_time)``."""
     nt = n_steps(duration_ms, dt_ms)
     rdt = dt_ms if record_dt_ms is None else float(record_dt_ms)
@@ -362,7 +496,15 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
     for var in record:
         if var not in ("v", "a"):
             raise TorchSimError(f"record: the torch network records 'v' and 'a', got {var!r}")
-    net = TorchNetwork(spec, dt_ms, device=device, dtype=dtype)
+    if network is None:
+        net = TorchNetwork(spec, dt_ms, device=device, dtype=dtype, compile=compile,
+                           chunk=chunk, threads=threads)
+    else:
+        net = network
+        if net.spec is not spec or abs(net.dt - dt_ms) > 1e-12 or net.B != 1:
+            raise TorchSimError("network: must be a batch-1 TorchNetwork of this spec at "
+                                f"dt_ms = {dt_ms} (got dt {net.dt}, batch {net.B})")
+        net.reset()
     names = (list(spec.neurons) + list(spec.muscles)) if record_cells is None \
         else list(record_cells)
     nidx = {n: i for i, n in enumerate(spec.neurons)}
@@ -371,9 +513,11 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
     if bad:
         raise TorchSimError(f"record_cells: unknown cells {bad[:5]}")
     drive = _input_matrix(spec, inputs, nt, dt_ms, 1)
-    zero = torch.zeros((1, spec.n_neurons), device=net.device, dtype=net.dtype)
-    drive_t = None if drive is None else torch.as_tensor(drive, device=net.device,
-                                                         dtype=net.dtype)[:, :, net.perm]
+    zero = torch.zeros((1, net.N), device=net.device, dtype=net.dtype)
+    drive_t = None
+    if drive is not None:
+        d = torch.as_tensor(drive, device=net.device, dtype=net.dtype)[:, :, net.perm]
+        drive_t = torch.cat([d, d.new_zeros(nt, 1, net.N - spec.n_neurons)], 2)
     samples: list[tuple[np.ndarray, np.ndarray]] = []
 
     def snap() -> None:
@@ -382,16 +526,26 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
                                         net.act[0].detach().cpu().numpy()])))
 
     snap()
-    rng = range(nt)
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        rng = tqdm(rng, desc="torch network", unit="step", leave=False)
-    with torch.no_grad(), flush_denormals():
-        for k in rng:
-            net.step(zero if drive_t is None else drive_t[k])
-            if (k + 1) % every == 0:
+        bar = tqdm(total=nt, desc="torch network", unit="step", leave=False)
+    with torch.no_grad(), flush_denormals(), _threads(net.threads):
+        k = 0
+        while k < nt:
+            kk = min(every - k % every, nt - k)  # up to the next recorded sample
+            if drive_t is None:
+                net._steps(kk, zero)
+            else:
+                net._steps_drive(drive_t[k:k + kk])
+            k += kk
+            if k % every == 0:
                 snap()
+            if bar is not None:
+                bar.update(kk)
+    if bar is not None:
+        bar.close()
     net._check_failed()
     vn = np.stack([s[0] for s in samples], -1)
     mm = np.stack([s[1] for s in samples], -1)
