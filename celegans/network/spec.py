@@ -12,6 +12,12 @@ post class, kind)``; multipliers are named parameters ``mult.<kind>.<pre class>.
 classes sorted). Reversal from the presynaptic sign:
 ``E = E_inh + (E_exc - E_inh) (1 + sign)/2`` with ``sign`` +1 excitatory, -1 inhibitory and the
 named parameters ``glutamate_sign``, ``mixed_sign``, ``unknown_sign`` otherwise.
+
+Per-connection scales (optional, on top of the class multipliers): ``conn.<kind>.<pre>.<post>``
+multiplies the conductance of one connection, a neuron pair for ``chemical`` (pre -> post) and
+``gap`` (the two neuron names sorted), a (neuron, muscle) pair for ``nmj``; the connection must
+exist (have contacts). A name touching a dataset neuron left out of the network (ablated or not
+selected) is accepted and has no effect: that connection is not simulated.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DEFAULT_NETWORK_FILE = DATA_DIR / "default_network.yaml"
 MUSCLE_CLASS = "BWM"
 KINDS = ("chemical", "gap", "nmj")
+CONN_PREFIX = "conn."
 
 
 class NetworkError(ValueError):
@@ -51,6 +58,15 @@ def multiplier_name(kind: str, pre_cls: str, post_cls: str) -> str:
     if kind == "gap":
         pre_cls, post_cls = sorted((pre_cls, post_cls))
     return f"mult.{kind}.{pre_cls}.{post_cls}"
+
+
+def connection_name(kind: str, pre: str, post: str) -> str:
+    """Name of a per-connection scale parameter (gap neuron names are sorted)."""
+    if kind not in KINDS:
+        raise NetworkError(f"connection kind {kind!r} not one of {KINDS}")
+    if kind == "gap":
+        pre, post = sorted((pre, post))
+    return f"{CONN_PREFIX}{kind}.{pre}.{post}"
 
 
 def neuron_sign_value(sign: str, transmitters: Sequence[str], params: Mapping[str, float]) -> float:
@@ -90,7 +106,10 @@ class NetworkSpec:
         chem_pre, chem_post, chem_contacts: one entry per chemical (pre, post) pair.
         gap_a, gap_b, gap_contacts: one entry per unordered gap pair (a < b).
         nmj_pre, nmj_muscle, nmj_contacts: neuron -> body-wall muscle pairs.
-        params: network parameter values, including any ``mult.*`` multipliers.
+        params: network parameter values, including any ``mult.*`` multipliers and
+            ``conn.*`` per-connection scales.
+        omitted: dataset neurons left out of this network (``neurons=`` restriction,
+            ablation); ``conn.*`` scales naming them are accepted and have no effect.
     """
 
     dataset: str
@@ -112,6 +131,7 @@ class NetworkSpec:
     nmj_contacts: np.ndarray
     params: dict[str, float]
     assignment: Assignment = field(default_factory=Assignment)
+    omitted: tuple[str, ...] = ()
 
     # --- construction ------------------------------------------------------------------------
     @classmethod
@@ -125,7 +145,8 @@ class NetworkSpec:
             assignment: :class:`Assignment`, config mapping, model name or YAML path
                 (default: every neuron ``passive``).
             network_params: overrides of ``default_network.yaml`` (mapping, ParameterSet or
-                YAML path); may include ``mult.<kind>.<pre class>.<post class>`` multipliers.
+                YAML path); may include ``mult.<kind>.<pre class>.<post class>`` multipliers
+                and ``conn.<kind>.<pre>.<post>`` per-connection scales.
             neurons: restrict to these neurons (default: all of the dataset).
             muscles: include the body-wall muscles and neuromuscular synapses.
         """
@@ -142,6 +163,7 @@ class NetworkSpec:
         except KeyError as exc:
             raise NetworkError(f"neurons: {exc.args[0]}") from None
         infos = [connectome.neuron(n) for n in names]
+        kept = set(names)
         models = asg.resolve(connectome, names)
         chem = connectome.chemical[idx][:, idx].tocoo()
         gap = connectome.gap[idx][:, idx].tocsr()
@@ -180,6 +202,7 @@ class NetworkSpec:
                           if nm is not None else np.zeros(0)),
             params={},
             assignment=asg,
+            omitted=tuple(n for n in connectome.neurons if n not in kept),
         )
         if np.any(spec.chem_contacts < 0) or np.any(spec.gap_contacts < 0) or np.any(
                 spec.nmj_contacts < 0):
@@ -191,6 +214,7 @@ class NetworkSpec:
         defaults = default_network_parameters()
         values = defaults.values()
         allowed_mult = set(self.multiplier_names())
+        pair_cache: dict[str, dict[tuple[str, str], int]] = {}
         for key, raw in overrides.items():
             try:
                 v = float(raw)
@@ -199,6 +223,12 @@ class NetworkSpec:
                                    f"{raw!r}") from None
             if not math.isfinite(v):
                 raise NetworkError(f"network parameter {key!r}: value {v} is not finite")
+            if key.startswith(CONN_PREFIX):
+                self._check_connection_name(key, pair_cache)
+                if v < 0:
+                    raise NetworkError(f"network parameter {key!r}: scale {v} is negative")
+                values[key] = v
+                continue
             if key.startswith("mult."):
                 if key not in allowed_mult:
                     raise NetworkError(
@@ -211,7 +241,7 @@ class NetworkSpec:
                 continue
             if key not in defaults:
                 raise NetworkError(f"unknown network parameter {key!r} (known: "
-                                   f"{', '.join(defaults)}, mult.*)")
+                                   f"{', '.join(defaults)}, mult.*, conn.*)")
             p = defaults[key]
             if p.unit == "nS" and v < 0:
                 raise NetworkError(f"network parameter {key!r}: conductance {v} nS is negative")
@@ -221,6 +251,84 @@ class NetworkSpec:
                 raise NetworkError(f"network parameter {exc}") from None
             values[key] = v
         return values
+
+    def _check_connection_name(self, key: str,
+                               cache: dict[str, dict[tuple[str, str], int]] | None = None
+                               ) -> None:
+        """Raise :class:`NetworkError` unless ``key`` names a connection of this network."""
+        form = ("expected conn.<chemical|gap|nmj>.<pre neuron>.<post neuron or muscle>")
+        parts = key.split(".")
+        if len(parts) != 4 or parts[1] not in KINDS:
+            raise NetworkError(f"network parameter {key!r}: {form}")
+        _, kind, pre, post = parts
+        omitted = set(self.omitted)
+        if kind == "gap" and key != connection_name(kind, pre, post):
+            raise NetworkError(f"network parameter {key!r}: gap junction names list the two "
+                               f"neurons sorted: {connection_name(kind, pre, post)!r}")
+        ends = (pre,) if kind == "nmj" else (pre, post)
+        known = set(self.neurons)
+        for n in ends:
+            if n not in known and n not in omitted:
+                raise NetworkError(f"network parameter {key!r}: unknown neuron {n!r} "
+                                   f"(dataset {self.dataset or '?'}; {form})")
+        if kind == "nmj" and post not in set(self.muscles):
+            raise NetworkError(f"network parameter {key!r}: unknown muscle {post!r} "
+                               f"({len(self.muscles)} muscles in this network; {form})")
+        if any(n in omitted for n in ends):
+            return                      # connection of a left-out neuron: not simulated
+        cache = {} if cache is None else cache
+        if kind not in cache:
+            cache[kind] = self._pair_index(kind)
+        if (pre, post) not in cache[kind]:
+            raise NetworkError(f"network parameter {key!r}: {pre} and {post} have no {kind} "
+                               "contacts in this network (a scale needs an existing connection)")
+
+    def _pair_index(self, kind: str) -> dict[tuple[str, str], int]:
+        """``{(pre name, post name): entry}`` of one connection kind (gap: names sorted)."""
+        nn = self.neurons
+        if kind == "chemical":
+            return {(nn[a], nn[b]): i for i, (a, b) in
+                    enumerate(zip(self.chem_pre, self.chem_post, strict=True))}
+        if kind == "gap":
+            out = {}
+            for i, (a, b) in enumerate(zip(self.gap_a, self.gap_b, strict=True)):
+                x, y = sorted((nn[a], nn[b]))
+                out[(x, y)] = i
+            return out
+        return {(nn[a], self.muscles[m]): i for i, (a, m) in
+                enumerate(zip(self.nmj_pre, self.nmj_muscle, strict=True))}
+
+    def _conn_scale(self, kind: str, n_entries: int) -> np.ndarray:
+        """Per-entry ``conn.<kind>.*`` scale (1 where none is set)."""
+        prefix = f"{CONN_PREFIX}{kind}."
+        keys = [k for k in self.params if k.startswith(prefix)]
+        out = np.ones(n_entries)
+        if not keys:
+            return out
+        index = self._pair_index(kind)
+        for k in keys:
+            _, _, pre, post = k.split(".")
+            i = index.get((pre, post))
+            if i is not None and i < n_entries:
+                out[i] = self.params[k]
+        return out
+
+    def connection_names(self, kinds: Sequence[str] = KINDS,
+                         neurons: Sequence[str] | None = None) -> list[str]:
+        """Per-connection scale names of existing connections of ``kinds``; with ``neurons``,
+        only connections whose neuron ends (both for chemical and gap, the presynaptic one for
+        nmj) are all listed."""
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            raise NetworkError(f"connection kinds: unknown {bad}; expected from {KINDS}")
+        keep = None if neurons is None else set(neurons)
+        out = []
+        for kind in kinds:
+            for pre, post in self._pair_index(kind):
+                ends = (pre,) if kind == "nmj" else (pre, post)
+                if keep is None or all(n in keep for n in ends):
+                    out.append(connection_name(kind, pre, post))
+        return sorted(out)
 
     # --- derived quantities -------------------------------------------------------------------
     @property
@@ -264,6 +372,9 @@ class NetworkSpec:
         ps = base.updated({k: v for k, v in self.params.items() if k in base})
         for p in self.multiplier_parameters().parameters.values():
             ps.add(p)
+        for k in sorted(k for k in self.params if k.startswith(CONN_PREFIX)):
+            ps.add(Parameter(k, self.params[k], "1", (0.0, 100.0),
+                             source="per-connection scale", certainty="assumed"))
         return ps
 
     def _mult(self, kind: str, pre: np.ndarray, post_classes: Sequence[str]) -> np.ndarray:
@@ -287,7 +398,8 @@ class NetworkSpec:
         """Conductance (nS) of each chemical pair."""
         post_cls = [self.classes[b] for b in self.chem_post]
         return (self.params["g_chem_contact"] * self.chem_contacts
-                * self._mult("chemical", self.chem_pre, post_cls))
+                * self._mult("chemical", self.chem_pre, post_cls)
+                * self._conn_scale("chemical", len(self.chem_pre)))
 
     @property
     def chem_E(self) -> np.ndarray:
@@ -299,13 +411,15 @@ class NetworkSpec:
         """Conductance (nS) of each gap pair."""
         post_cls = [self.classes[b] for b in self.gap_b]
         return (self.params["g_gap_contact"] * self.gap_contacts
-                * self._mult("gap", self.gap_a, post_cls))
+                * self._mult("gap", self.gap_a, post_cls)
+                * self._conn_scale("gap", len(self.gap_a)))
 
     @property
     def nmj_g(self) -> np.ndarray:
         """Conductance (nS) of each neuron -> muscle pair."""
         return (self.params["g_nmj_contact"] * self.nmj_contacts
-                * self._mult("nmj", self.nmj_pre, [MUSCLE_CLASS] * len(self.nmj_pre)))
+                * self._mult("nmj", self.nmj_pre, [MUSCLE_CLASS] * len(self.nmj_pre))
+                * self._conn_scale("nmj", len(self.nmj_pre)))
 
     @property
     def nmj_E(self) -> np.ndarray:
@@ -364,4 +478,6 @@ class NetworkSpec:
             "gap_contacts": int(self.gap_contacts.sum()),
             "nmj_pairs": int(len(self.nmj_pre)),
             "multipliers_set": sorted(k for k in self.params if k.startswith("mult.")),
+            "connection_scales_set": sorted(k for k in self.params
+                                            if k.startswith(CONN_PREFIX)),
         }

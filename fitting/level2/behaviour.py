@@ -24,6 +24,7 @@ is its feature vector.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -131,10 +132,11 @@ def apply_values(config: Any, values: Mapping[str, float], source: str = "level2
 
     Names are organism parameters (``muscle_gain``, ``stretch_gain_pA``) or network parameters
     with the ``network.`` prefix (``network.g_gap_contact``, ``network.glutamate_sign``,
-    ``network.mult.chemical.AVB.VB``); network names missing from the organism file are added
-    (bounds of ``default_network.yaml``; multipliers ``[0, 100]``)."""
+    ``network.mult.chemical.AVB.VB``, per-connection ``network.conn.gap.AVBL.VB1``); network
+    names missing from the organism file are added (bounds of ``default_network.yaml``;
+    multipliers and connection scales ``[0, 100]``). Multiplier and connection names are checked
+    against the organism's network when it is built (``celegans.network.NetworkSpec``)."""
     from celegans.network import default_network_parameters
-    from celegans.organism.config import OrganismConfig
     from celegans.parameters import Parameter, ParameterError
 
     ps = copy.deepcopy(config.parameters)
@@ -148,7 +150,7 @@ def apply_values(config: Any, values: Mapping[str, float], source: str = "level2
             raise BehaviourError(f"parameter {name!r}: not an organism parameter and not "
                                  "'network.<name>'")
         sub = name[len("network."):]
-        if sub.startswith("mult."):
+        if sub.startswith(("mult.", "conn.")):
             p = Parameter(name, float(v), "1", (0.0, 100.0), source=f"fitted by {source}",
                           certainty="fitted")
         elif sub in net_defaults:
@@ -157,14 +159,14 @@ def apply_values(config: Any, values: Mapping[str, float], source: str = "level2
                           certainty="fitted", transform=d.transform)
         else:
             raise BehaviourError(f"parameter {name!r}: {sub!r} is not a network parameter "
-                                 f"(known: {', '.join(net_defaults)}, mult.*)")
+                                 f"(known: {', '.join(net_defaults)}, mult.*, conn.*)")
         ps.add(p)
     try:
         ps = ps.updated(known) if known else ps
     except ParameterError as exc:
         raise BehaviourError(str(exc)) from None
-    return OrganismConfig(ps, config.dataset, config.assignment, dict(config.proprioception),
-                          dict(config.command), config.sensory, config.origin)
+    # every other field (settings added later included) carried over unchanged
+    return dataclasses.replace(config, parameters=ps)
 
 
 # --- features ---------------------------------------------------------------------------------

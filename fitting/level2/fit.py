@@ -5,7 +5,9 @@ and targets, and the :class:`~fitting.level2.evaluator.Level2Evaluator` on an ex
 runs a pymoo algorithm by name through :func:`fitting.level1.optimise` (checkpoint after every
 generation, exact resume) or, with ``surrogate``, the surrogate-assisted search. The starting
 point (the organism's current values: multipliers 1 = unscaled anatomy) is the first member of
-the initial population, so the run reports the error it started from.
+the initial population, so the run reports the error it started from; the other members are
+uniform in the box, or with ``init_spread > 0`` drawn around the start (normal, that SD in
+unit-cube coordinates, clipped): a prior-centred search for small budgets.
 
 Run folder: ``checkpoint.pkl``, ``network_fitted.yaml`` (the organism parameter file with the
 fitted values, loadable by ``celegans.organism.load_config`` / ``celegans simulate``),
@@ -67,6 +69,7 @@ class Level2Config:
     activity_target: Sequence[float] = ()
     function: str | Any = BEHAVIOUR_FUNCTION
     penalty: float = 100.0
+    init_spread: float = 0.0
 
 
 _KEYS = {f for f in Level2Config.__dataclass_fields__}
@@ -85,6 +88,9 @@ def level2_config_from_dict(d: Mapping[str, Any], origin: str = "level2") -> Lev
     for k in ("pop_size", "max_evals"):
         if int(getattr(cfg, k)) < 1:
             raise BehaviourError(f"{origin}.{k}: must be >= 1, got {getattr(cfg, k)}")
+    if not 0.0 <= float(cfg.init_spread) <= 1.0:
+        raise BehaviourError(f"{origin}.init_spread: must be in [0, 1] (unit-cube SD around the "
+                             f"start; 0: uniform), got {cfg.init_spread}")
     return cfg
 
 
@@ -160,8 +166,13 @@ def fit_level2(config: Level2Config | Mapping[str, Any], run_dir: str | os.PathL
             res = surrogate_assisted_optimise(ev, ac, run_path, resume=resume, initial=x0)
         else:
             rng = np.random.default_rng(cfg.seed)
-            X0 = np.vstack([x0, rng.random((cfg.pop_size - 1, space.d))]) \
-                if cfg.pop_size > 1 else x0
+            n_other = max(cfg.pop_size - 1, 0)
+            if cfg.init_spread > 0:     # prior-centred: around the start (anatomy, defaults)
+                others = np.clip(x0 + cfg.init_spread * rng.standard_normal((n_other, space.d)),
+                                 0.0, 1.0)
+            else:
+                others = rng.random((n_other, space.d))
+            X0 = np.vstack([x0, others]) if n_other else x0
             opts = dict(cfg.algorithm_options)
             if cfg.algorithm.lower() in ("nsga2", "ga", "spea2", "nsga3", "unsga3", "age",
                                          "sms", "de"):

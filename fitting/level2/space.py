@@ -7,6 +7,13 @@ Config (the ``parameters`` section of a Level-2 config)::
       classes: [AVB, VB, DB, VD, DD]   # pairs with both classes listed (muscles: BWM)
       bounds: [0.2, 5.0]
       transform: log
+    connections:                 # per-connection scales conn.<kind>.<pre>.<post> (prior: 1)
+      kinds: [chemical, gap]     # on top of the class multipliers
+      pairs: [[AVBL, VB1], [AVBR, VB2]]   # neuron pairs (every listed kind they share), or
+      # neurons: [AVBL, AVBR, VB1, VB2]   # every connection among these neurons
+      # names: [conn.nmj.VB1.MVL07]       # explicit names (combine with pairs / neurons)
+      bounds: [0.2, 5.0]
+      transform: log
     names:                        # any organism parameter or network.<name>
       network.glutamate_sign: {bounds: [-1, 1]}
       network.g_gap_contact: {bounds: [0.02, 0.5], transform: log}
@@ -14,9 +21,10 @@ Config (the ``parameters`` section of a Level-2 config)::
 
 Multipliers scale the anatomical contact counts, so the anatomy stays the prior (value 1 =
 contacts as counted). Names are those of :func:`fitting.level2.behaviour.apply_values`:
-``network.mult.<kind>.<pre>.<post>`` for multipliers. Start values come from the organism file,
-then ``default_network.yaml``, then 1 for multipliers. Per-connection (neuron-pair) weights are
-not offered: the network spec scales class pairs only.
+``network.mult.<kind>.<pre>.<post>`` for multipliers, ``network.conn.<kind>.<pre>.<post>`` for
+per-connection scales (``celegans.network.spec``: one neuron pair per synapse type, or a
+(neuron, muscle) pair for ``nmj``; gap names sorted). Start values come from the organism file,
+then ``default_network.yaml``, then 1 for multipliers and connection scales.
 """
 
 from __future__ import annotations
@@ -28,16 +36,82 @@ from celegans.parameters import Parameter, ParameterError, ParameterSet
 from fitting.level2.behaviour import BehaviourError
 
 MULT_PREFIX = "network.mult."
+CONN_PREFIX = "network.conn."
+KINDS = ("chemical", "gap", "nmj")
 
 
-def available_multipliers(organism: str | None = None) -> list[str]:
-    """Every class-pair multiplier of the organism's network (``network.mult...`` names)."""
+def _organism_spec(organism: str | None) -> Any:
     from celegans.network import NetworkSpec
     from celegans.organism import load_config
 
     cfg = load_config(organism)
-    spec = NetworkSpec.from_connectome(cfg.dataset, cfg.assignment, cfg.network_overrides())
-    return [f"network.{n}" for n in spec.multiplier_names()]
+    return NetworkSpec.from_connectome(cfg.dataset, cfg.assignment, cfg.network_overrides())
+
+
+def available_multipliers(organism: str | None = None) -> list[str]:
+    """Every class-pair multiplier of the organism's network (``network.mult...`` names)."""
+    return [f"network.{n}" for n in _organism_spec(organism).multiplier_names()]
+
+
+def select_connections(section: Mapping[str, Any], organism: str | None = None,
+                       spec: Any = None) -> list[str]:
+    """Per-connection scale names (``network.conn...``) chosen by a ``connections`` section:
+    ``pairs`` (``[pre, post]``: every listed kind connecting them, chemical directed, gap either
+    order; ``[neuron, muscle]`` for nmj), ``neurons`` (every connection among them; nmj: from
+    them) and ``names`` (explicit ``conn.<kind>.<pre>.<post>``, with or without ``network.``).
+    Unknown neurons and pairs without contacts are errors."""
+    from celegans.network import NetworkError
+    from celegans.network.spec import connection_name
+
+    where = "parameters.connections"
+    kinds = list(section.get("kinds", ["chemical", "gap"]))
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise BehaviourError(f"{where}.kinds: unknown {bad}; expected from {list(KINDS)}")
+    if not any(k in section for k in ("pairs", "neurons", "names")):
+        raise BehaviourError(f"{where}: give pairs, neurons and/or names (per-connection scales "
+                             "are opt-in; class pairs: parameters.multipliers)")
+    spec = spec if spec is not None else _organism_spec(organism)
+    known = set(spec.neurons)
+    chosen: dict[str, None] = {}
+
+    def _check_neurons(names: Sequence[str], field: str) -> None:
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise BehaviourError(f"{where}.{field}: unknown neurons {unknown} (dataset "
+                                 f"{spec.dataset})")
+
+    existing = set(spec.connection_names(kinds))
+    for i, pair in enumerate(section.get("pairs", []) or []):
+        if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+            raise BehaviourError(f"{where}.pairs[{i}]: expected [pre, post], got {pair!r}")
+        a, b = str(pair[0]), str(pair[1])
+        muscle = b in set(spec.muscles)
+        _check_neurons([a] if muscle else [a, b], f"pairs[{i}]")
+        kk = [k for k in kinds if (k == "nmj") == muscle]
+        found = [c for c in (connection_name(k, a, b) for k in kk) if c in existing]
+        if not found:
+            raise BehaviourError(f"{where}.pairs[{i}]: no {kk} connection from {a} to {b} "
+                                 "(chemical is directed pre -> post; nmj pairs are [neuron, "
+                                 "muscle])")
+        chosen.update(dict.fromkeys(found))
+    if section.get("neurons") is not None:
+        neurons = [str(n) for n in section["neurons"]]
+        _check_neurons(neurons, "neurons")
+        found = spec.connection_names(kinds, neurons)
+        if not found:
+            raise BehaviourError(f"{where}.neurons: no {kinds} connections among {neurons}")
+        chosen.update(dict.fromkeys(found))
+    for n in section.get("names", []) or []:
+        sub = str(n)[len("network."):] if str(n).startswith("network.") else str(n)
+        if not sub.startswith("conn."):
+            raise BehaviourError(f"{where}.names: {n!r} is not conn.<kind>.<pre>.<post>")
+        try:
+            spec.with_params({sub: 1.0})
+        except NetworkError as exc:
+            raise BehaviourError(f"{where}.names: {exc}") from None
+        chosen[sub] = None
+    return [f"network.{n}" for n in chosen]
 
 
 def select_multipliers(available: Sequence[str], kinds: Sequence[str],
@@ -59,7 +133,7 @@ def _start_value(name: str, cfg: Any, net_defaults: ParameterSet) -> tuple[float
     if name in cfg.parameters:
         return cfg.parameters[name].value, cfg.parameters[name]
     sub = name[len("network."):] if name.startswith("network.") else name
-    if sub.startswith("mult."):
+    if sub.startswith(("mult.", "conn.")):
         return 1.0, None
     if sub in net_defaults:
         return net_defaults[sub].value, net_defaults[sub]
@@ -97,6 +171,19 @@ def level2_parameters(config: Mapping[str, Any], organism: str | None = None,
                                  source="anatomy prior: contacts x 1", certainty="assumed"))
             except ParameterError as exc:
                 raise BehaviourError(f"parameters.multipliers: {exc}") from None
+    conn = dict(config.get("connections", {}) or {})
+    if conn:
+        b = conn.get("bounds", [0.2, 5.0])
+        tr = str(conn.get("transform", "log"))
+        for n in select_connections(conn, organism):
+            if n in ps:
+                continue
+            v, _ = _start_value(n, cfg, net_defaults)
+            try:
+                ps.add(Parameter(n, v, "1", (float(b[0]), float(b[1])), transform=tr,
+                                 source="anatomy prior: contacts x 1", certainty="assumed"))
+            except ParameterError as exc:
+                raise BehaviourError(f"parameters.connections: {exc}") from None
     for n, spec in dict(config.get("names", {}) or {}).items():
         spec = dict(spec or {})
         v, base = _start_value(str(n), cfg, net_defaults)
@@ -113,5 +200,6 @@ def level2_parameters(config: Mapping[str, Any], organism: str | None = None,
         except ParameterError as exc:
             raise BehaviourError(f"parameters.names.{n}: {exc}") from None
     if not len(ps):
-        raise BehaviourError("parameters: nothing to fit (give multipliers and/or names)")
+        raise BehaviourError("parameters: nothing to fit (give multipliers, connections and/or "
+                             "names)")
     return ps

@@ -1,29 +1,40 @@
-"""Surrogate-assisted search: offspring pre-screened on a deep ensemble, few true simulations.
+"""Surrogate-assisted search: candidates pre-screened on a torch surrogate, few true simulations.
 
 Works with any evaluator of the fitting contract (``evaluate(X) -> EvalResult(F, failed)``,
-``n_var``, ``n_obj``, ``space``), Level 1 or Level 2. Each iteration:
+``n_var``, ``n_obj``, ``space``), Level 1 or Level 2. The run starts from a Latin-hypercube
+design of ``n_init`` true evaluations (plus ``initial`` points, e.g. the starting values). Then,
+per iteration, the surrogate is retrained on every true evaluation so far and chooses the next
+``batch`` points to simulate. Two surrogates:
 
-1. a deep ensemble (:class:`~fitting.surrogate.ensemble.EnsembleRegressor`) is retrained on all
-   true evaluations so far (inputs: unit-cube parameters; outputs: ``log`` of each objective
-   and of their sum; failed evaluations entered slightly above the worst success so the model
-   learns to avoid them);
-2. candidates are generated and screened on the ensemble only: (a) local offspring of the best
-   point inside a trust region (side ``L``, a random subset of coordinates perturbed, as in
-   TuRBO, Eriksson et al. 2019), and (b) the offspring of an inner optimiser (any name of
-   :mod:`fitting.algorithms`, NSGA-II by default) run for a few generations on the ensemble's
-   lower confidence bound ``mu - kappa sigma`` per objective;
-3. most of the ``batch`` true simulations go to local candidates chosen by Thompson sampling
-   (each slot ranks candidates by one randomly drawn ensemble member's predicted summed
-   objective); ``explore_fraction`` of them go to the inner optimiser's predicted Pareto front
-   (spread out greedily). Chosen points are mutually distinct and distinct from the archive.
-4. the trust region grows after an improving batch and shrinks after ``fail_tol`` batches
-   without improvement (restarting at its initial size once it collapses).
+``model="gp"`` (default): trust-region Bayesian optimisation in the manner of TuRBO-1 (Eriksson
+et al. 2019, NeurIPS), with a composite objective (Astudillo & Frazier 2019, ICML):
 
-The run starts from a Latin-hypercube design of ``n_init`` true evaluations. A checkpoint
-(history, trust-region state, diagnostics) is written atomically after every iteration; resume
-continues with the same seeds (each iteration is seeded by ``seed + iteration``). Per iteration
-the diagnostics record how well the surrogate predicted the batch before it was simulated
-(out-of-sample error in log objective units).
+1. one exact Gaussian process (:class:`~fitting.surrogate.gp.GaussianProcess`, ARD Matern-5/2,
+   torch float64) per objective on ``log F_j`` (``composite=True``; else one on the log of the
+   summed objective); failed evaluations enter slightly above the worst success;
+2. ``n_candidates`` candidates are drawn in a box around the best point so far (the trust
+   region: side ``L`` scaled per coordinate by the fitted length-scales, a random subset of
+   coordinates perturbed) and screened on the model only;
+3. ``exploit`` slots of the batch go to the local refinement: the candidate with the smallest
+   predicted summed objective, polished by a few projected gradient steps on the posterior mean
+   inside the trust region; the other slots by Thompson sampling: each draws one joint posterior
+   sample of every objective on the candidates and takes the minimiser of their summed
+   ``exp``;
+4. ``L`` doubles after ``succ_tol`` improving batches in a row, halves after ``fail_tol``
+   batches without improvement and restarts at ``tr_init`` once below ``tr_min``.
+
+``model="ensemble"``: the deep ensemble (:class:`~fitting.surrogate.ensemble.EnsembleRegressor`)
+on ``log F_j`` and the log summed objective; local offspring of the best point in a trust
+region (uniform side ``L``), most of the batch chosen by Thompson sampling over ensemble
+members, ``explore_fraction`` of it from an inner optimiser (any name of
+:mod:`fitting.algorithms`, NSGA-II by default) run on the ensemble's lower confidence bound
+``mu - kappa sigma``; same trust-region rule.
+
+Chosen points are mutually distinct and distinct from the archive (``min_distance``). A
+checkpoint (history, trust-region state, fitted GP hyperparameters, diagnostics) is written
+atomically after every iteration; resume continues exactly (each iteration is seeded by
+``seed`` and the iteration number). Per iteration the diagnostics record how well the surrogate
+predicted the batch before it was simulated (out-of-sample error in log objective units).
 """
 
 from __future__ import annotations
@@ -48,6 +59,7 @@ from fitting.checkpoint import (
 )
 from fitting.level1 import OptimResult
 from fitting.surrogate.ensemble import EnsembleRegressor, SurrogateError
+from fitting.surrogate.gp import GaussianProcess, torch_single_thread
 
 _LOG_EPS = 1e-6
 
@@ -58,13 +70,22 @@ class AssistConfig:
 
     Attributes:
         max_evals: budget of true evaluations.
-        n_init: size of the initial Latin-hypercube design (true evaluations).
+        n_init: size of the initial Latin-hypercube design (true evaluations); ``None``:
+            ``max(10, 2 d + 2)`` for ``d`` parameters.
         batch: true evaluations per iteration.
+        model: ``"gp"`` (Gaussian processes, trust-region Thompson sampling) or
+            ``"ensemble"`` (deep ensemble; see the module docstring).
+        composite: GP: one model per objective (else one for their sum).
+        n_candidates: GP: candidates screened per iteration.
+        exploit: GP: batch slots given to the refined posterior-mean minimiser.
+        succ_tol: GP and ensemble: improving batches in a row that double the trust region.
+        gp: keyword arguments of :class:`~fitting.surrogate.gp.GaussianProcess`.
         inner_algorithm, inner_pop, inner_generations: the search on the surrogate.
         kappa: exploration weight of the lower confidence bound (inner search, front).
         explore_fraction: share of each batch taken from the inner optimiser's front.
-        tr_init, tr_min, tr_max: trust-region side lengths (unit cube).
-        n_local: local candidates screened per iteration.
+        tr_init, tr_min, tr_max: trust-region side lengths (unit cube; GP: before the
+            per-coordinate length-scale weights).
+        n_local: ensemble: local candidates screened per iteration.
         min_distance: candidates closer than this (unit cube, Euclidean) to an evaluated or
             already chosen point are not simulated.
         ensemble: keyword arguments of :class:`EnsembleRegressor`.
@@ -73,16 +94,22 @@ class AssistConfig:
     """
 
     max_evals: int = 100
-    n_init: int = 20
+    n_init: int | None = None
     batch: int = 4
+    model: str = "gp"
+    composite: bool = True
+    n_candidates: int = 1000
+    exploit: int = 1
+    succ_tol: int = 3
+    gp: dict[str, Any] = field(default_factory=dict)
     inner_algorithm: str = "nsga2"
     inner_pop: int = 48
     inner_generations: int = 25
     kappa: float = 1.0
     explore_fraction: float = 0.25
-    tr_init: float = 0.4
-    tr_min: float = 0.01
-    tr_max: float = 0.8
+    tr_init: float = 0.8
+    tr_min: float = 0.5 ** 7
+    tr_max: float = 1.6
     n_local: int = 1000
     min_distance: float = 1e-3
     ensemble: dict[str, Any] = field(default_factory=lambda: {
@@ -92,11 +119,23 @@ class AssistConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("max_evals", "n_init", "batch", "inner_pop", "inner_generations"):
+        for name in ("max_evals", "batch", "inner_pop", "inner_generations", "n_candidates",
+                     "succ_tol"):
             if int(getattr(self, name)) < 1:
                 raise SurrogateError(f"{name}: must be >= 1, got {getattr(self, name)}")
-        if self.n_init < 2:
+        if self.n_init is not None and self.n_init < 2:
             raise SurrogateError(f"n_init: need >= 2 initial evaluations, got {self.n_init}")
+        if self.model not in ("gp", "ensemble"):
+            raise SurrogateError(f"model: expected 'gp' or 'ensemble', got {self.model!r}")
+        if self.exploit < 0:
+            raise SurrogateError(f"exploit: must be >= 0, got {self.exploit}")
+        if not 0 < self.tr_min <= self.tr_init <= self.tr_max:
+            raise SurrogateError(f"trust region: need 0 < tr_min <= tr_init <= tr_max, got "
+                                 f"{self.tr_min}, {self.tr_init}, {self.tr_max}")
+
+    def initial_size(self, d: int) -> int:
+        """Size of the initial design for ``d`` parameters."""
+        return int(self.n_init) if self.n_init is not None else max(10, 2 * int(d) + 2)
         if self.kappa < 0:
             raise SurrogateError(f"kappa: must be >= 0, got {self.kappa}")
 
@@ -233,6 +272,109 @@ def thompson_select(Xc: np.ndarray, members: np.ndarray, archive: np.ndarray, k:
     return chosen
 
 
+def trust_region_box(x_best: np.ndarray, length: float, lengthscales: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper corners of the trust region around ``x_best`` (clipped to the unit
+    cube): side ``length`` per coordinate, times ``lengthscales / geometric mean`` when given."""
+    if lengthscales is None:
+        w = np.ones_like(x_best)
+    else:
+        ls = np.asarray(lengthscales, float)
+        w = ls / np.exp(np.mean(np.log(ls)))
+    return np.clip(x_best - w * length / 2, 0.0, 1.0), np.clip(x_best + w * length / 2, 0.0, 1.0)
+
+
+def _box_candidates(x_best: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int,
+                    rng: np.random.Generator) -> np.ndarray:
+    d = x_best.size
+    pert = lo + (hi - lo) * rng.random((n, d))
+    mask = rng.random((n, d)) < min(1.0, 20.0 / d)
+    mask[np.arange(n), rng.integers(0, d, n)] = True
+    return np.where(mask, pert, x_best)
+
+
+def _refine_on_mean(models: list[GaussianProcess], x0: np.ndarray, lo: np.ndarray,
+                    hi: np.ndarray, steps: int = 60) -> np.ndarray:
+    """Projected Adam steps on the predicted summed objective ``sum_j exp(mean_j)`` inside the
+    box, from ``x0``; returns the best point visited."""
+    import torch
+
+    with torch_single_thread():
+        return _refine(models, x0, lo, hi, steps, torch)
+
+
+def _refine(models: list[GaussianProcess], x0: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+            steps: int, torch: Any) -> np.ndarray:
+    x = torch.tensor(x0[None], dtype=torch.float64, requires_grad=True)
+    lo_t = torch.as_tensor(lo, dtype=torch.float64)
+    hi_t = torch.as_tensor(hi, dtype=torch.float64)
+    opt = torch.optim.Adam([x], lr=0.02 * float(np.max(hi - lo)) + 1e-6)
+    best_x, best_v = x0.copy(), np.inf
+    for _ in range(steps):
+        opt.zero_grad()
+        v = sum(torch.exp(m.mean_torch(x)) for m in models).sum()
+        fv = float(v.detach())
+        if fv < best_v:
+            best_x, best_v = x.detach().numpy()[0].copy(), fv
+        v.backward()
+        opt.step()
+        with torch.no_grad():
+            x.copy_(torch.maximum(torch.minimum(x, hi_t), lo_t))
+    return best_x
+
+
+def _gp_propose(Xa: np.ndarray, Ya: np.ndarray, k: int, length: float, config: AssistConfig,
+                seed: int, warm: list[np.ndarray] | None
+                ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], dict[str, float]]:
+    """GP trust-region proposal (see the module docstring). ``Ya`` are the log objective
+    targets (one column per objective). Returns the points, their predicted log summed
+    objective, the fitted hyperparameters and diagnostics."""
+    cols = [Ya[:, j] for j in range(Ya.shape[1])] if config.composite else \
+        [np.log(np.exp(Ya).sum(axis=1))]
+    t0 = time.perf_counter()
+    models = []
+    for j, y in enumerate(cols):
+        wr = warm[j] if warm is not None and j < len(warm) else None
+        models.append(GaussianProcess(**{"seed": seed + 31 * j, **config.gp}).fit(
+            Xa, y, warm_raw=wr))
+    diag = {"train_s": time.perf_counter() - t0}
+    rng = np.random.default_rng(seed)
+    s = np.exp(Ya).sum(axis=1)
+    x_best = Xa[int(np.argmin(s))]
+    ls = np.exp(np.mean([np.log(m.lengthscales) for m in models], axis=0))
+    lo, hi = trust_region_box(x_best, length, ls)
+    C = _box_candidates(x_best, lo, hi, config.n_candidates, rng)
+    chosen: list[np.ndarray] = []
+    taken = Xa.copy()
+
+    def _take(x: np.ndarray) -> bool:
+        nonlocal taken
+        if _far_enough(x, taken, config.min_distance):
+            chosen.append(x)
+            taken = np.vstack([taken, x])
+            return True
+        return False
+
+    n_exploit = min(config.exploit, k)
+    if n_exploit:
+        mu_sum = sum(np.exp(m.predict(C)[0]) for m in models)
+        for i in np.argsort(mu_sum)[:n_exploit]:
+            x = _refine_on_mean(models, C[i], lo, hi)
+            if not _take(x):
+                _take(C[i])
+    n_ts = k - len(chosen)
+    if n_ts > 0:
+        draws = sum(np.exp(m.sample(C, n_ts, seed=seed + 101 * j)) for j, m in enumerate(models))
+        for r in range(n_ts):
+            for i in np.argsort(draws[r]):
+                if _take(C[i]):
+                    break
+    X = np.array(chosen).reshape(-1, Xa.shape[1])
+    pred = np.log(sum(np.exp(m.predict(X)[0]) for m in models)) if len(X) else np.zeros(0)
+    diag["lengthscale_min"] = float(np.min(ls))
+    return X, pred, [m.raw for m in models], diag
+
+
 def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
                                 run_dir: str | os.PathLike | None = None, *,
                                 resume: bool = False,
@@ -245,12 +387,16 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
     only."""
     t0 = time.perf_counter()
     d, m = int(evaluator.n_var), int(evaluator.n_obj)
+    n_init = config.initial_size(d)
     ckpt = Path(run_dir) / CHECKPOINT_NAME if run_dir is not None else None
-    signature = {"method": "surrogate-assisted", "seed": config.seed, "n_init": config.n_init,
-                 "batch": config.batch, "names": tuple(evaluator.space.names), "n_obj": m}
+    signature = {"method": "surrogate-assisted", "model": config.model, "seed": config.seed,
+                 "n_init": n_init, "batch": config.batch,
+                 "names": tuple(evaluator.space.names), "n_obj": m}
     hist, it, diags = History(), 0, []
-    tr = {"length": config.tr_init, "fails": 0}
+    tr: dict[str, Any] = {"length": config.tr_init, "fails": 0, "succ": 0, "gp": None}
     fail_tol = max(2, int(np.ceil(d / max(config.batch, 1))))
+    if config.model == "gp":
+        fail_tol = int(np.ceil(max(4.0 / config.batch, d / config.batch)))
     if resume:
         if ckpt is None:
             raise SurrogateError("resume: needs a run_dir holding a checkpoint")
@@ -259,7 +405,8 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
             if st.get("signature") != signature:
                 raise CheckpointError(f"{ckpt}: checkpoint was written by a different run "
                                       f"({st.get('signature')} vs {signature})")
-            hist, it, diags, tr = st["history"], st["iteration"], st["diagnostics"], st["tr"]
+            hist, it, diags = st["history"], st["iteration"], st["diagnostics"]
+            tr = {"succ": 0, "gp": None, **st["tr"]}
     bar = tqdm(total=config.max_evals, initial=hist.n, desc="surrogate-assisted",
                disable=not config.progress, leave=False)
     try:
@@ -267,60 +414,53 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
             room = config.max_evals - hist.n
             diag: dict[str, float] = {"iteration": it, "tr_length": tr["length"]}
             prev_best = np.inf
+            pred_sum = None
             if hist.n == 0:
-                n0 = min(config.n_init, room)
+                n0 = min(n_init, room)
                 X = latin_hypercube(n0, d, config.seed)
                 if initial is not None:
                     X0 = np.clip(np.atleast_2d(np.asarray(initial, float)), 0.0, 1.0)[:n0]
                     X = np.vstack([X0, X[:n0 - len(X0)]])
                 pred = None
             else:
-                rng = np.random.default_rng(config.seed + 7919 * it)
+                seed_it = config.seed + 7919 * it
+                rng = np.random.default_rng(seed_it)
                 Xa, Fa, fa, _ = hist.arrays()
                 Ya = objective_targets(Fa, fa)
-                Ye = np.hstack([Ya, np.log(np.exp(Ya).sum(axis=1, keepdims=True))])
                 sa = np.where(fa, np.inf, Fa.sum(axis=1))
                 prev_best = float(np.min(sa))
-                kw = {**config.ensemble, "seed": config.seed + it}
-                tt = time.perf_counter()
-                model = EnsembleRegressor(**kw).fit(Xa, Ye)
-                diag["train_s"] = time.perf_counter() - tt
                 k = min(config.batch, room)
-                n_exp = int(round(config.explore_fraction * k)) if k > 1 else 0
-                Xl = local_candidates(Xa[int(np.argmin(sa))], tr["length"], config.n_local, rng)
-                pl = model.predict(Xl)
-                pick = thompson_select(Xl, pl.members, Xa, k - n_exp, config.min_distance, rng)
-                X, pred = Xl[pick], pl.mean[pick, :m]
-                if n_exp > 0 or len(pick) < k:
-                    Xc, mu, sd = _inner_search(model, Xa, Ya, d, m, config, config.seed + it)
-                    arch = np.vstack([Xa, X]) if len(X) else Xa
-                    idx = select_candidates(Xc, mu, sd, arch, k - len(pick), config.kappa,
-                                            config.min_distance)
-                    X = np.vstack([X, Xc[idx]]) if len(idx) else X
-                    pred = np.vstack([pred, mu[idx]]) if len(idx) else pred
+                pred = None
+                if config.model == "gp":
+                    X, pred_sum, raws, gd = _gp_propose(Xa, Ya, k, tr["length"], config,
+                                                        seed_it, tr.get("gp"))
+                    tr = {**tr, "gp": raws}
+                    diag.update(gd)
+                else:
+                    X, pred, gd = _ensemble_propose(Xa, Ya, sa, k, tr["length"], d, m, config,
+                                                    it, rng)
+                    diag.update(gd)
                 if len(X) == 0:     # everything screened is already evaluated: explore
                     X = rng.random((k, d))
-                    pred = model.predict(X).mean[:, :m]
+                    pred, pred_sum = None, None
                 diag["n_train"] = float(Xa.shape[0])
             res = evaluator.evaluate(X)
             hist.add(X, res.F, res.failed, res.z if res.z is not None else
                      np.zeros((len(X), 0)))
-            if pred is not None:
-                ok = ~np.asarray(res.failed, bool)
-                if ok.any():
-                    y = objective_targets(res.F, res.failed)[ok]
+            ok = ~np.asarray(res.failed, bool)
+            if ok.any() and (pred is not None or pred_sum is not None):
+                y = objective_targets(res.F, res.failed)[ok]
+                if pred is not None:
                     diag["mae_log"] = float(np.mean(np.abs(pred[ok] - y)))
+                else:
+                    ys = np.log(np.exp(y).sum(axis=1))
+                    diag["mae_log"] = float(np.mean(np.abs(np.asarray(pred_sum)[ok] - ys)))
             s = np.where(res.failed, np.inf, res.F.sum(axis=1))
             diag["batch_best"] = float(np.min(s))
             diag["n_evals"] = float(hist.n)
             if np.isfinite(prev_best):
-                if np.min(s) < prev_best - 1e-3 * abs(prev_best):
-                    tr = {"length": min(tr["length"] * 1.6, config.tr_max), "fails": 0}
-                else:
-                    tr = {"length": tr["length"], "fails": tr["fails"] + 1}
-                    if tr["fails"] >= fail_tol:
-                        ln = tr["length"] / 2
-                        tr = {"length": config.tr_init if ln < config.tr_min else ln, "fails": 0}
+                tr = _update_trust_region(tr, bool(np.min(s) < prev_best - 1e-3 * abs(
+                    prev_best)), config, fail_tol)
             diags.append(diag)
             it += 1
             bar.update(len(X))
@@ -334,6 +474,50 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
     finally:
         bar.close()
     return _assisted_result(evaluator, hist, it, time.perf_counter() - t0, diags)
+
+
+def _update_trust_region(tr: dict[str, Any], improved: bool, config: AssistConfig,
+                         fail_tol: int) -> dict[str, Any]:
+    """Grow after ``succ_tol`` improving batches in a row (the ensemble: after each), shrink
+    after ``fail_tol`` failing ones, restart at ``tr_init`` below ``tr_min``."""
+    length, fails, succ = tr["length"], tr["fails"], tr.get("succ", 0)
+    if improved:
+        fails, succ = 0, succ + 1
+        grow_after = config.succ_tol if config.model == "gp" else 1
+        if succ >= grow_after:
+            length, succ = min(length * (2.0 if config.model == "gp" else 1.6), config.tr_max), 0
+    else:
+        fails, succ = fails + 1, 0
+        if fails >= fail_tol:
+            length, fails = length / 2, 0
+            if length < config.tr_min:
+                length = config.tr_init
+    return {**tr, "length": length, "fails": fails, "succ": succ}
+
+
+def _ensemble_propose(Xa: np.ndarray, Ya: np.ndarray, sa: np.ndarray, k: int, length: float,
+                      d: int, m: int, config: AssistConfig, it: int, rng: np.random.Generator
+                      ) -> tuple[np.ndarray, np.ndarray | None, dict[str, float]]:
+    """Deep-ensemble proposal (see the module docstring); returns the points, their predicted
+    log objectives and diagnostics."""
+    Ye = np.hstack([Ya, np.log(np.exp(Ya).sum(axis=1, keepdims=True))])
+    kw = {**config.ensemble, "seed": config.seed + it}
+    tt = time.perf_counter()
+    model = EnsembleRegressor(**kw).fit(Xa, Ye)
+    diag = {"train_s": time.perf_counter() - tt}
+    n_exp = int(round(config.explore_fraction * k)) if k > 1 else 0
+    Xl = local_candidates(Xa[int(np.argmin(sa))], length, config.n_local, rng)
+    pl = model.predict(Xl)
+    pick = thompson_select(Xl, pl.members, Xa, k - n_exp, config.min_distance, rng)
+    X, pred = Xl[pick], pl.mean[pick, :m]
+    if n_exp > 0 or len(pick) < k:
+        Xc, mu, sd = _inner_search(model, Xa, Ya, d, m, config, config.seed + it)
+        arch = np.vstack([Xa, X]) if len(X) else Xa
+        idx = select_candidates(Xc, mu, sd, arch, k - len(pick), config.kappa,
+                                config.min_distance)
+        X = np.vstack([X, Xc[idx]]) if len(idx) else X
+        pred = np.vstack([pred, mu[idx]]) if len(idx) else pred
+    return X, pred, diag
 
 
 def _assisted_result(evaluator: Any, hist: History, it: int, wall: float,

@@ -64,10 +64,8 @@ def test_level2_resume_continues_the_same_run(tmp_path):
 
 
 def test_level2_surrogate_assisted_variant(tmp_path):
-    cfg = _config(max_evals=24, surrogate={"n_init": 12, "batch": 4, "inner_pop": 16,
-                                           "inner_generations": 4, "n_local": 200,
-                                           "ensemble": {"n_members": 3, "hidden": [16],
-                                                        "epochs": 100}})
+    cfg = _config(max_evals=24, surrogate={"n_init": 12, "batch": 4, "n_candidates": 300,
+                                           "gp": {"steps": 60}})
     res = fit_level2(cfg, tmp_path / "s", progress=False)
     assert res.summary["n_evals"] == 24
     assert res.best_error <= res.start_error
@@ -98,6 +96,8 @@ def test_undefined_feature_counts_as_capped_deviation():
 def test_config_errors_name_the_field():
     with pytest.raises(BehaviourError, match="unknown keys"):
         level2_config_from_dict({"parameters": PARAMS, "popsize": 3})
+    with pytest.raises(BehaviourError, match="init_spread"):
+        level2_config_from_dict({"parameters": PARAMS, "init_spread": 2.0})
     with pytest.raises(BehaviourError, match="unknown"):
         BehaviourProtocol((Condition("agar"),), ("speed_kmh",))
     with pytest.raises(BehaviourError, match="sd > 0"):

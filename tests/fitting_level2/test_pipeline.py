@@ -110,8 +110,11 @@ def test_example_pipeline_small_end_to_end(tmp_path):
     l2 = status["stages"]["level2"]["outputs"]
     assert l2["best_error"] < l2["start_error"]
     assert np.isfinite(l2["best_error"])
-    # the fitted network loads straight into the organism simulator
+    # the fitted network (class multipliers and the per-connection scale) loads straight into
+    # the organism simulator
     from celegans.organism import simulate
+
+    assert "network.conn.gap.AVBL.VB1" in load_config(l2["network"]).parameters
 
     res = simulate("water", 0.05, config=l2["network"], figures=False, animation=False)
     assert res is not None

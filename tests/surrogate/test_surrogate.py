@@ -15,6 +15,7 @@ from fitting.surrogate.assisted import (
     surrogate_assisted_optimise,
 )
 from fitting.surrogate.ensemble import EnsembleRegressor, SurrogateError
+from fitting.surrogate.gp import GaussianProcess
 from fitting.surrogate.inverse import InverseEstimator
 
 torch.set_num_threads(1)
@@ -110,9 +111,11 @@ class ToyEvaluator:
         return EvalResult(F=F, failed=failed)
 
 
-def test_assisted_search_beats_random_and_resumes(tmp_path):
+@pytest.mark.parametrize("model", ["gp", "ensemble"])
+def test_assisted_search_beats_random_and_resumes(tmp_path, model):
     cfg = AssistConfig(max_evals=36, n_init=12, batch=4, inner_pop=16, inner_generations=5,
-                       n_local=200, ensemble=FAST, seed=3, progress=False)
+                       n_local=200, ensemble=FAST, seed=3, progress=False, model=model,
+                       n_candidates=300, gp={"steps": 60})
     ev = ToyEvaluator()
     res = surrogate_assisted_optimise(ev, cfg)
     assert res.n_evals == 36 == ev.calls
@@ -138,3 +141,34 @@ def test_latin_hypercube_is_stratified():
     X = latin_hypercube(10, 2, 0)
     for j in range(2):
         assert sorted(np.floor(X[:, j] * 10).astype(int)) == list(range(10))
+
+
+def test_gaussian_process_fits_interpolates_and_samples():
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 2))
+    gp = GaussianProcess(seed=0).fit(X, _f(X))
+    Xt = rng.random((200, 2))
+    mu, sd = gp.predict(Xt)
+    assert np.sqrt(np.mean((mu - _f(Xt)) ** 2)) < 0.05 * np.std(_f(Xt)) + 0.02
+    _, sd_data = gp.predict(X)
+    _, sd_far = gp.predict(np.array([[1.0, 1.0], [0.0, 0.0]]) * 3.0)
+    assert np.max(sd_data) < 0.05 and np.min(sd_far) > 5 * np.max(sd_data)
+    draws = gp.sample(Xt[:50], 200, seed=1)
+    assert draws.shape == (200, 50)
+    assert np.max(np.abs(draws.mean(0) - mu[:50])) < 4 * np.max(sd[:50]) / np.sqrt(200) + 1e-3
+    assert gp.lengthscales.shape == (2,) and np.all(gp.lengthscales > 0)
+    # a warm start from the fitted hyperparameters gives the same model
+    again = GaussianProcess(seed=5, restarts=1).fit(X, _f(X), warm_raw=gp.raw)
+    np.testing.assert_allclose(again.predict(Xt)[0], mu, atol=0.02)
+    with pytest.raises(SurrogateError, match="not fitted"):
+        GaussianProcess().predict(X)
+    with pytest.raises(SurrogateError, match="need X"):
+        GaussianProcess().fit(X, np.zeros(3))
+
+
+def test_assist_config_errors():
+    with pytest.raises(SurrogateError, match="model"):
+        AssistConfig(model="forest")
+    with pytest.raises(SurrogateError, match="trust region"):
+        AssistConfig(tr_min=0.5, tr_init=0.2)
+    assert AssistConfig().initial_size(4) == 10 and AssistConfig().initial_size(20) == 42
