@@ -46,9 +46,11 @@ from body.geometry import (
     row_overlap,
     taper_radius,
 )
+from body.sensors import BodySensors, SensorGeometry, centreline_points
 from celegans.parameters import ParameterSet
 
 DEFAULT_PARAMETERS = Path(__file__).with_name("data") / "worm_body.yaml"
+_min, _max = np.minimum.reduce, np.maximum.reduce
 PYBULLET_SCALE = 10.0  # PyBullet length units per mm
 
 SENSOR_NAMES: tuple[str, ...] = (
@@ -76,18 +78,26 @@ class Kinematics:
     rotational drag. ``Jx``/``Jy`` (x/y velocity rows) and ``centres`` are computed on demand.
     """
 
-    __slots__ = ("angles", "cos", "sin", "lengths", "radii", "J", "Jt", "Jn", "rotation_metric",
+    __slots__ = ("angles", "cos", "sin", "lengths", "radii", "J", "rotation_metric",
                  "_origin", "_tril")
 
     def __init__(self, angles, cos, sin, lengths, radii, J, rotation_metric, origin, tril):
-        n = len(lengths)
         self.angles, self.cos, self.sin = angles, cos, sin
         self.lengths, self.radii = lengths, radii
         self.J = J  # (2 n_seg, n_dof): tangential rows then normal rows
-        self.Jt, self.Jn = J[:n], J[n:]
         self.rotation_metric = rotation_metric
         self._origin = origin
         self._tril = tril
+
+    @property
+    def Jt(self) -> np.ndarray:
+        """Tangential velocity rows of the segment centres ``(n_seg, n_dof)`` (view of ``J``)."""
+        return self.J[:len(self.lengths)]
+
+    @property
+    def Jn(self) -> np.ndarray:
+        """Normal velocity rows of the segment centres ``(n_seg, n_dof)`` (view of ``J``)."""
+        return self.J[len(self.lengths):]
 
     @property
     def tangents(self) -> np.ndarray:
@@ -149,7 +159,7 @@ def validate_activations(a: object, n: int = N_MUSCLES, field: str = "activation
         raise InvalidActivationError(
             f"{field}: expected shape ({n},) (one per body-wall muscle in named order), "
             f"got {arr.shape}")
-    lo, hi = arr.min(), arr.max()
+    lo, hi = _min(arr), _max(arr)  # ufunc reductions (skip ndarray.min's Python wrapper)
     if lo >= 0.0 and hi <= 1.0:  # fast path (NaN fails both comparisons)
         return arr.copy() if arr is a else arr
     if not np.all(np.isfinite(arr)):
@@ -214,7 +224,8 @@ class Worm:
         self._dorsal, self._ventral = muscle_joint_matrices(n)
         self._side_matrix = np.concatenate((self._dorsal, self._ventral), axis=0)
         self._filter_cache: tuple = (-1.0,)
-        self._diag_flat = np.arange(3, n + 2) * (n + 3)  # flat indices of the joint diagonal
+        # the joint part of the diagonal of a C-contiguous (n_dof, n_dof) matrix, flattened
+        self._diag_slice = slice(3 * (n + 3), None, n + 3)
         W = row_overlap(n).T                                               # (24, n_joints)
         self._row_from_joint = W / W.sum(axis=1, keepdims=True)
         self.row_s = row_fractions()
@@ -224,6 +235,8 @@ class Worm:
         cw[:-1] += 0.5 * self.lengths / self.length
         cw[1:] += 0.5 * self.lengths / self.length
         self._centroid_weights = cw
+        self._sensor_geometry = SensorGeometry(self.lengths, ds, self._row_from_joint,
+                                               self._row_radius, cw)
         # a_im: lever of segment m's rotation on the centre of segment i
         a = np.tril(np.broadcast_to(self.lengths, (n, n)), k=-1).copy()
         a[np.diag_indices(n)] = self.lengths / 2
@@ -236,6 +249,7 @@ class Worm:
         self._rotation_metric = rot
         self._client: int | None = None
         self._body: int | None = None
+        self._link_indices = list(range(self.n_joints))
         self._dirty = True
         if use_pybullet:
             self._build_pybullet()
@@ -293,30 +307,43 @@ class Worm:
 
     def joint_points(self) -> np.ndarray:
         """``(n_seg + 1, 2)`` centreline points from nose tip to tail tip, mm."""
-        z = np.empty(self.n_segments + 1, dtype=complex)
-        z[0] = complex(self.q[0], self.q[1])
-        np.multiply(np.exp(1j * np.cumsum(self.q[2:])), self.lengths, out=z[1:])
-        return np.cumsum(z).view(np.float64).reshape(-1, 2)
+        return centreline_points(self.q, self.lengths)
 
     def kinematics(self, lookahead: float = 0.0) -> Kinematics:
         """Segment frames and Jacobians at the current state, or (``lookahead`` = h > 0 s) at the
         state extrapolated with the last velocity, ``q + h qdot`` (used by the stepping for a
         second-order accurate geometry at no extra solve)."""
         n = self.n_segments
-        q = self.q if lookahead == 0.0 else self.q + lookahead * self.qdot
-        th = np.cumsum(q[2:])
+        if lookahead == 0.0:
+            q = self.q
+            origin = q[:2].copy()
+        else:
+            q = self.q + lookahead * self.qdot
+            origin = q[:2]
+        th = q[2:].cumsum()
         z = np.exp(1j * th)  # tangent as a complex number
-        zc = z.conj()
-        # complex rows: (v_t + i v_n) of each centre = conj(z_i) (v_x + i v_y); a rotation of
-        # segment m moves centre i by lever_im * i z_m (theta = cumsum u -> @ tril)
-        Z = np.empty((n, self.n_dof), dtype=complex)
-        Z[:, 0] = zc
-        Z[:, 1] = 1j * zc
-        np.multiply(zc[:, None], (self._ilever * z) @ self._ctril, out=Z[:, 2:])
-        J = np.concatenate((Z.real, Z.imag))
         c, s = z.real, z.imag
+        # complex rows: (v_t + i v_n) of each centre = conj(z_i) (v_x + i v_y); a rotation of
+        # segment m moves centre i by lever_im * i z_m (theta = cumsum u -> @ tril). Written
+        # straight into the real J: x column conj(z) = c - i s, y column i conj(z) = s + i c
+        J = np.empty((2 * n, self.n_dof))
+        J[:n, 0] = c
+        J[n:, 0] = -s
+        J[:n, 1] = s
+        J[n:, 1] = c
+        rot = z.conj()[:, None] * ((self._ilever * z) @ self._ctril)
+        J[:n, 2:] = rot.real
+        J[n:, 2:] = rot.imag
         return Kinematics(th, c, s, self.lengths, self.radii, J, self._rotation_metric,
-                          q[:2].copy(), self._tril)
+                          origin, self._tril)
+
+    @property
+    def rotation_metric(self) -> np.ndarray:
+        """``(n_dof, n_dof)`` constant ``sum_i l_i^3/12 Jw_i^T Jw_i`` (rotational drag per unit
+        normal drag coefficient); read-only view."""
+        v = self._rotation_metric.view()
+        v.flags.writeable = False
+        return v
 
     # --- muscles and internal forces -----------------------------------------------------------
     def side_activation(self) -> tuple[np.ndarray, np.ndarray]:
@@ -339,29 +366,37 @@ class Worm:
 
         Raises :class:`BodyInstabilityError` on a non-finite or runaway solution.
         """
-        if not dt > 0 or not math.isfinite(dt):
+        if not 0.0 < dt < math.inf:  # also rejects NaN
             raise BodyInputError(f"dt: expected a positive time step (s), got {dt!r}")
         # muscle filter, exact for a command held over the step
-        if self._filter_cache[0] != dt:
-            self._filter_cache = (dt, 1.0 - math.exp(-dt / self._tau_m),
-                                  self._b_passive + dt * self._k_passive,
-                                  self._b_active + dt * self._k_active)
-        _, alpha, diag0, diag1 = self._filter_cache
+        fc = self._filter_cache
+        if fc[0] != dt:
+            fc = self._filter_cache = (dt, 1.0 - math.exp(-dt / self._tau_m),
+                                       self._b_passive + dt * self._k_passive,
+                                       self._b_active + dt * self._k_active)
+        _, alpha, diag0, diag1 = fc
         act = self._activation
         act += (self._command - act) * alpha
         nj = self.n_joints
         sides = self._side_matrix @ act
         d, v = sides[:nj], sides[nj:]
         dv = d + v
-        A = drag_matrix if overwrite else np.array(drag_matrix, dtype=float)
-        # joint damping B + dt K (stiffness linearly implicit), both rising with activation
-        A.flat[self._diag_flat] += diag0 + diag1 * dv
+        if overwrite and type(drag_matrix) is np.ndarray and drag_matrix.dtype == np.float64 \
+                and drag_matrix.flags.c_contiguous and drag_matrix.flags.writeable:
+            A = drag_matrix
+        else:
+            A = np.array(drag_matrix, dtype=float, order="C")  # C order: the view below
+        if A.shape != (self.n_dof, self.n_dof):
+            raise BodyInputError(f"drag_matrix: expected shape ({self.n_dof}, {self.n_dof}), "
+                                 f"got {A.shape}")
+        # joint damping B + dt K (stiffness linearly implicit), both rising with activation;
+        # the joint diagonal as a strided view of the C-contiguous A
+        A.reshape(-1)[self._diag_slice] += diag0 + diag1 * dv
         rhs = np.zeros(self.n_dof) if force is None else np.array(force, dtype=float)
-        phi = self.q[3:]
-        rhs[3:] += self._k_drive * (d - v) - (self._k_passive + self._k_active * dv) * phi
+        rhs[3:] += self._k_drive * (d - v) - (self._k_passive + self._k_active * dv) * self.q[3:]
         # A is symmetric positive definite (drag + joint damping): Cholesky solve
         _, qdot, info = _dposv(A.T, rhs, overwrite_a=1, overwrite_b=1)
-        wmax = float(np.abs(qdot).max()) if info == 0 else math.nan
+        wmax = _max(np.abs(qdot)) if info == 0 else math.nan
         if not wmax <= self._max_joint_speed:  # also catches NaN
             if info != 0:
                 reason = f"force balance not positive definite (LAPACK dposv info {info})"
@@ -408,20 +443,13 @@ class Worm:
 
     def sensors(self) -> dict[str, np.ndarray]:
         """Named body sensors (order :data:`SENSOR_NAMES`), mm and 1/mm."""
-        kappa = self._row_from_joint @ (self.q[3:] / self._ds)
-        pts = self.joint_points()
-        strain = kappa * self._row_radius
-        th = self.q[2]
-        return {
-            "curvature": kappa,
-            "stretch_dorsal": -strain,
-            "stretch_ventral": strain,
-            "nose": pts[0].copy(),
-            "head_direction": np.array([-math.cos(th), -math.sin(th)]),
-            "head": 0.5 * (pts[0] + pts[1]),
-            "centroid": self._centroid_weights @ pts,
-            "muscle_activation": self._activation.copy(),
-        }
+        return dict(self.sensor_snapshot())
+
+    def sensor_snapshot(self) -> BodySensors:
+        """The body sensors at this moment as a lazy read-only mapping (same names, order and
+        values as :meth:`sensors`): each is computed only when read, so a caller that needs a
+        few of them (the organism loop reads the stretch receptors) pays only for those."""
+        return BodySensors(self)
 
     # --- PyBullet ------------------------------------------------------------------------------
     def _build_pybullet(self) -> None:
@@ -479,8 +507,8 @@ class Worm:
         orn = p.getQuaternionFromEuler((0.0, 0.0, float(self.q[2])))
         p.resetBasePositionAndOrientation(self._body, (self.q[0] * S, self.q[1] * S, 0.0), orn,
                                           physicsClientId=self._client)
-        nl = self.n_joints
-        p.resetJointStatesMultiDof(self._body, list(range(nl)), [[float(x)] for x in self.q[3:]],
+        p.resetJointStatesMultiDof(self._body, self._link_indices,
+                                   [[x] for x in self.q[3:].tolist()],
                                    physicsClientId=self._client)
         self._dirty = False
 
@@ -493,9 +521,8 @@ class Worm:
         self.sync_pybullet()
         S = PYBULLET_SCALE
         base = p.getBasePositionAndOrientation(self._body, physicsClientId=self._client)[0]
-        pts = [base[:2]]
-        for j in range(self.n_joints):
-            pts.append(p.getLinkState(self._body, j, physicsClientId=self._client)[4][:2])
+        links = p.getLinkStates(self._body, self._link_indices, physicsClientId=self._client)
+        pts = [base[:2]] + [st[4][:2] for st in links]  # link frame = joint position
         return np.asarray(pts) / S
 
     def close(self) -> None:

@@ -18,10 +18,11 @@ from env.fields import (
 )
 from env.gym_env import WormEnv
 from env.medium import Medium
-from env.world import Recording, World
+from env.world import Observation, Recording, World
 
 __all__ = [
     "Arena", "DiffusingField", "EnvInputError", "Field", "FoodPatch", "GaussianSource",
     "InvalidArenaError", "InvalidFieldError", "InvalidMediumError", "LinearGradient", "Medium",
-    "Obstacle", "Recording", "TemperatureGradient", "UnknownMediumError", "World", "WormEnv",
+    "Observation", "Obstacle", "Recording", "TemperatureGradient", "UnknownMediumError", "World",
+    "WormEnv",
 ]

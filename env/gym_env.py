@@ -101,7 +101,7 @@ class WormEnv(_Base):
         obs = self.world.observe()
         if self.flatten:
             return np.concatenate([np.ravel(obs[n]) for n in self.observation_names])
-        return obs
+        return dict(obs)  # gymnasium's Dict space wants a dict
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         """Start an episode; ``options`` may give ``position`` and ``heading``."""

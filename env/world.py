@@ -19,6 +19,7 @@ import numpy as np
 from body import SENSOR_NAMES as BODY_SENSORS
 from body import BodyInstabilityError, Worm, validate_activations
 from body.geometry import N_MUSCLES
+from body.sensors import BodySensors
 from celegans.io import atomic_path
 from env.arena import Arena
 from env.errors import EnvInputError
@@ -26,6 +27,7 @@ from env.fields import Field, FoodPatch
 from env.medium import Medium
 
 CONTACT_SENSORS: tuple[str, ...] = ("contact", "touch_anterior", "touch_posterior")
+_BASE_SENSORS = BODY_SENSORS + CONTACT_SENSORS
 
 
 def single_threaded_blas():
@@ -80,6 +82,34 @@ class Recording:
         return Path(path)
 
 
+class Observation(BodySensors):
+    """What :meth:`World.observe` returns, a read-only mapping: the body sensors
+    (:class:`body.sensors.BodySensors`) and contact/touch sensors, computed on first read from
+    the state when it was taken, and field/food readings (read at once)."""
+
+    __slots__ = ("_contact", "_anterior", "_posterior")
+
+    def __init__(self, worm: Worm, names: tuple[str, ...], contact: np.ndarray,
+                 anterior: np.ndarray, posterior: np.ndarray | None,
+                 values: dict[str, np.ndarray] | None = None) -> None:
+        super().__init__(worm, names, values)
+        self._contact = contact  # the world replaces (never mutates) its contact array
+        self._anterior, self._posterior = anterior, posterior  # posterior None: no contacts
+
+    def _compute(self, name: str) -> np.ndarray:
+        if name == "contact":
+            return self._contact.copy()
+        if name in ("touch_anterior", "touch_posterior"):
+            c, values = self._contact, self._values
+            if self._posterior is None:  # no arena: no contact, ever (= 0 @ weights)
+                values["touch_anterior"], values["touch_posterior"] = np.zeros(1), np.zeros(1)
+            else:
+                values["touch_anterior"] = np.array([c @ self._anterior])
+                values["touch_posterior"] = np.array([c @ self._posterior])
+            return values[name]
+        return super()._compute(name)
+
+
 class World:
     """A :class:`body.Worm` in a :class:`env.Medium`, with fields, arena and food.
 
@@ -114,10 +144,15 @@ class World:
             if not isinstance(f, FoodPatch):
                 raise EnvInputError(f"food[{k}]: expected an env.fields.FoodPatch")
         self.dt = self._check_dt(dt)
-        self._probe_segments = np.tile(np.arange(self.worm.n_segments), 3)
-        self._weights = self.medium.drag_weights(self.worm.lengths)
+        n = self.worm.n_segments
+        self._probe_segments = np.tile(np.arange(n), 3)
+        half = 0.5 * self.worm.lengths
+        self._probe_offsets = np.concatenate((np.zeros(n), -half, half))
+        self._probe_radii = self.worm.radii[self._probe_segments]
+        self._set_drag()
         self._has_arena = not self.arena.empty
         self._anterior = self.worm.anterior_segments().astype(float)
+        self._posterior = 1.0 - self._anterior
         self._evolving = [f for f in fields.values() if type(f).step is not Field.step]
         self._start = (tuple(position), float(heading))
         self.reset(position, heading)
@@ -137,13 +172,18 @@ class World:
     def set_medium(self, medium: Medium | str | float) -> None:
         """Change the medium (e.g. a worm moved from water onto agar)."""
         self.medium = Medium.resolve(medium)
+        self._set_drag()
+
+    def _set_drag(self) -> None:
+        # constant parts of Medium.drag_matrix: row weights and the rotational drag term
         self._weights = self.medium.drag_weights(self.worm.lengths)
+        self._rot_drag = self._weights[1] * self.worm.rotation_metric
 
     @property
     def sensor_names(self) -> tuple[str, ...]:
         """Names of the sensors returned by :meth:`observe`, in order."""
         extra = tuple(self.fields) + (("food",) if self.food else ())
-        return BODY_SENSORS + CONTACT_SENSORS + extra
+        return _BASE_SENSORS + extra
 
     @property
     def time(self) -> float:
@@ -151,7 +191,7 @@ class World:
         return self.worm.time
 
     def reset(self, position: Sequence[float] | None = None, heading: float | None = None,
-              ) -> dict[str, np.ndarray]:
+              ) -> Observation:
         """Put the worm back (straight, relaxed) and reset evolving fields; returns sensors."""
         pos = self._start[0] if position is None else position
         hd = self._start[1] if heading is None else heading
@@ -176,15 +216,17 @@ class World:
         # net displacement (swimming in water is a small second-order effect of the shape
         # change) for one solve per step
         kin = worm.kinematics(0.5 * self.dt)
-        A = self.medium.drag_matrix(kin, self._weights)
+        # = self.medium.drag_matrix(kin, self._weights), with the constant rotational term
+        # precomputed (same operations, same result)
+        J = kin.J
+        A = (J.T * self._weights[0]) @ J
+        A += self._rot_drag
         force = None
         if self._has_arena:
             # contact probes: each segment's centre and both ends, with the segment's radius
             n = worm.n_segments
-            half = 0.5 * kin.lengths
-            seg3 = self._probe_segments
-            off3 = np.concatenate((np.zeros(n), -half, half))
-            idx, nrm, depth = self.arena.contacts(kin.points(seg3, off3), kin.radii[seg3])
+            seg3, off3 = self._probe_segments, self._probe_offsets
+            idx, nrm, depth = self.arena.contacts(kin.points(seg3, off3), self._probe_radii)
             contact = np.zeros(n)
             if idx.size:
                 k = self.arena.stiffness
@@ -198,7 +240,7 @@ class World:
         for f in self._evolving:
             f.step(self.dt)
 
-    def advance(self, until_s: float, activations: object | None = None) -> dict[str, np.ndarray]:
+    def advance(self, until_s: float, activations: object | None = None) -> Observation:
         """Step with ``activations`` held constant until the world time reaches ``until_s``
         (s; the organism loop's coupling interval), then return the sensors."""
         if not math.isfinite(until_s):
@@ -210,21 +252,23 @@ class World:
             self.step(None)
         return self.observe()
 
-    def observe(self) -> dict[str, np.ndarray]:
+    def observe(self) -> Observation:
         """Named sensors (order :attr:`sensor_names`): body sensors (see ``body.SENSOR_NAMES``),
         contact force per segment and summed over the anterior/posterior touch fields (nN),
-        field values at the nose, food density at the nose."""
-        obs = self.worm.sensors()
-        ant = self._anterior
-        obs["contact"] = self._contact.copy()
-        obs["touch_anterior"] = np.array([self._contact @ ant])
-        obs["touch_posterior"] = np.array([self._contact @ (1.0 - ant)])
-        nose = obs["nose"]
-        for name, f in self.fields.items():
-            obs[name] = np.array([f.value(nose)], dtype=float)
-        if self.food:
-            obs["food"] = np.array([sum(p.value(nose) for p in self.food)], dtype=float)
-        return obs
+        field values at the nose, food density at the nose.
+
+        A read-only mapping taken now (later steps do not change it); body and contact sensors
+        are computed when first read, fields and food are read at once (they may evolve)."""
+        values = {}
+        if self.fields or self.food:
+            nose = self.worm.q[:2].copy()
+            for name, f in self.fields.items():
+                values[name] = np.array([f.value(nose)], dtype=float)
+            if self.food:
+                values["food"] = np.array([sum(p.value(nose) for p in self.food)], dtype=float)
+        names = self.sensor_names if values else _BASE_SENSORS
+        return Observation(self.worm, names, self._contact, self._anterior,
+                           self._posterior if self._has_arena else None, values)
 
     def run(self, drive: Drive, duration_s: float, record_every: int = 1,
             progress: bool = False, raise_on_failure: bool = True) -> Recording:
