@@ -13,6 +13,7 @@ named neurons) and ``start_pulse_neurons`` (targets of the start pulse, see
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,10 +62,23 @@ class OrganismConfig:
         except KeyError:
             raise OrganismError(f"{self.origin}: missing organism parameter {name!r}") from None
 
-    def network_overrides(self) -> dict[str, float]:
-        """``network.*`` parameters with the prefix removed."""
-        return {k[len(NETWORK_PREFIX):]: p.value for k, p in self.parameters.parameters.items()
-                if k.startswith(NETWORK_PREFIX)}
+    def network_overrides(self, classes: Collection[str] | None = None) -> dict[str, float]:
+        """``network.*`` parameters with the prefix removed. With ``classes`` (the neuron
+        classes present, e.g. after an ablation), class-pair multipliers
+        ``mult.<kind>.<pre>.<post>`` of a class that is absent are left out: those
+        connections no longer exist (muscles, class ``BWM``, are always present)."""
+        out = {k[len(NETWORK_PREFIX):]: p.value for k, p in self.parameters.parameters.items()
+               if k.startswith(NETWORK_PREFIX)}
+        if classes is None:
+            return out
+        present = set(classes) | {"BWM"}
+
+        def kept(name: str) -> bool:
+            parts = name.split(".")
+            return not (len(parts) == 4 and parts[0] == "mult"
+                        and not {parts[2], parts[3]} <= present)
+
+        return {k: v for k, v in out.items() if kept(k)}
 
     def updated(self, values: dict[str, float]) -> OrganismConfig:
         """Copy with some numeric parameters changed (names must exist)."""
@@ -92,7 +106,7 @@ def config_from_parameter_set(ps: ParameterSet, origin: str = "<dict>") -> Organ
         raise OrganismError(f"{origin}: missing organism parameters {missing}")
     prop = meta.get("proprioception", {}) or {}
     if not isinstance(prop, dict) or any(v not in SIDES for v in prop.values()):
-        raise OrganismError(f"{origin}: meta.proprioception must map neuron classes to one of "
+        raise OrganismError(f"{origin}: meta.proprioception must map neuron classes or names to "
                             f"{SIDES}, got {prop!r}")
     cmd_raw = meta.get("command", {}) or {}
     if not isinstance(cmd_raw, dict):

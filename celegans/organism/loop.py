@@ -71,7 +71,9 @@ class Organism:
         self.ablated = resolve_ablation(con, pert.ablate)
         keep = [n for n in con.neurons if n not in set(self.ablated)]
         asg = assignment if assignment is not None else config.assignment
-        spec = NetworkSpec.from_connectome(con, asg, config.network_overrides(), neurons=keep)
+        classes = {con.neuron(n).cls for n in keep}  # multipliers of ablated classes dropped
+        spec = NetworkSpec.from_connectome(con, asg, config.network_overrides(classes),
+                                           neurons=keep)
         self.spec = apply_connection_changes(spec, pert)
         self.coupling_ms = float(config.value("coupling_dt_ms"))
         self.neural_dt_ms = float(config.value("neural_dt_ms"))

@@ -1,7 +1,9 @@
 """Sensory transduction: body and world sensors -> injected currents (pA) per neuron.
 
-- Proprioception (Wen et al. 2012; Boyle, Berri & Cohen 2012): each neuron of a proprioceptive
-  class (default VB ventral, DB dorsal) receives ``stretch_gain_pA x`` the mean strain of its
+- Proprioception (Wen et al. 2012; Boyle, Berri & Cohen 2012): each proprioceptive neuron
+  (``meta.proprioception`` maps neuron classes, or single neurons, which take precedence, to a
+  side; default VB ventral, DB dorsal, and the head motor neurons RMDD dorsal / RMDV ventral)
+  receives ``stretch_gain_pA x`` the mean strain of its
   own side over a receptive field of ``stretch_field_rows`` muscle rows starting at its own
   position and extending posteriorly. A neuron's position along the body is the
   contact-weighted mean row of the body-wall muscles it innervates (from the connectome).
@@ -44,6 +46,13 @@ def motor_positions(connectome, neurons: Sequence[str]) -> dict[str, float]:
     return out
 
 
+def proprioceptive_side(config: OrganismConfig, connectome, name: str) -> str | None:
+    """Side (``"dorsal"``/``"ventral"``) whose stretch ``name`` senses, or ``None``: a
+    per-neuron entry of ``meta.proprioception`` wins over its class entry."""
+    prop = config.proprioception
+    return prop.get(name, prop.get(connectome.neuron(name).cls))
+
+
 class Transducer:
     """Turns world observations into the input current vector of a network.
 
@@ -69,8 +78,13 @@ class Transducer:
         dorsal = np.zeros((n, N_ROWS))
         ventral = np.zeros((n, N_ROWS))
         self.proprioceptive: list[str] = []
+        unknown = [k for k in config.proprioception if k not in connectome.neurons
+                   and not any(connectome.neuron(x).cls == k for x in connectome.neurons)]
+        if unknown:
+            raise OrganismError(f"{config.origin}: meta.proprioception: unknown neurons or "
+                                f"classes {unknown}")
         for name in self.neurons:
-            side = config.proprioception.get(connectome.neuron(name).cls)
+            side = proprioceptive_side(config, connectome, name)
             if side is None or name not in pos:
                 continue
             r0 = int(round(pos[name])) - 1
@@ -89,7 +103,7 @@ class Transducer:
             self._start_s = config.value("start_pulse_ms") / 1000.0
             targets = config.start_pulse_neurons or tuple(
                 nm_ for nm_ in self.proprioceptive
-                if config.proprioception.get(connectome.neuron(nm_).cls) == "dorsal")
+                if proprioceptive_side(config, connectome, nm_) == "dorsal")
             for nm_ in targets:  # neuron or class names
                 members = ((nm_,) if nm_ in connectome.neurons else
                            tuple(x for x in connectome.neurons if connectome.neuron(x).cls == nm_))

@@ -28,7 +28,8 @@ def test_default_config_has_provenance():
     for name, p in cfg.parameters.parameters.items():
         assert p.source, f"{name} lacks a source"
         assert p.unit, f"{name} lacks a unit"
-    assert cfg.proprioception == {"VB": "ventral", "DB": "dorsal"}
+    assert cfg.proprioception == {"VB": "ventral", "DB": "dorsal", "RMDDL": "dorsal",
+                                  "RMDDR": "dorsal", "RMDVL": "ventral", "RMDVR": "ventral"}
     assert set(cfg.command["forward"]) == {"AVBL", "AVBR"}
     assert "syn_V_th" in cfg.network_overrides()
 
@@ -40,6 +41,23 @@ def test_missing_config_file_is_a_clear_error(tmp_path):
     bad.write_text(DEFAULT_ORGANISM_FILE.read_text().replace("coupling_dt_ms", "coupling_x"))
     with pytest.raises(OrganismError, match="coupling_dt_ms"):
         load_config(bad)
+
+
+def test_multipliers_of_ablated_classes_are_dropped(con):
+    """Ablating a class removes its connections, so its class-pair multipliers are left out
+    of the network overrides (the network would reject them), and the network builds."""
+    cfg = load_config()
+    full = cfg.network_overrides()
+    assert "mult.chemical.DB.VD" in full and "syn_V_th" in full
+    keep = [n for n in con.neurons if con.neuron(n).cls not in ("VB", "DB")]
+    classes = {con.neuron(n).cls for n in keep}
+    reduced = cfg.network_overrides(classes)
+    assert "mult.chemical.DB.VD" not in reduced and "mult.chemical.VD.VB" not in reduced
+    assert reduced["syn_V_th"] == full["syn_V_th"]
+    assert reduced["mult.chemical.RMD.RMD"] == full["mult.chemical.RMD.RMD"]
+    with pytest.raises(ValueError, match="DB.VD"):
+        NetworkSpec.from_connectome(con, "passive", full, neurons=keep)
+    NetworkSpec.from_connectome(con, "passive", reduced, neurons=keep)
 
 
 def test_unknown_parameter_update_rejected():
@@ -89,7 +107,8 @@ def test_motor_positions_follow_the_cord(con):
 def test_proprioception_reads_own_side_posteriorly(con):
     cfg = load_config()
     tr = Transducer(cfg, con, con.neurons)
-    assert set(tr.proprioceptive) == {n for n in con.neurons if con.neuron(n).cls in ("VB", "DB")}
+    b_type = {n for n in con.neurons if con.neuron(n).cls in ("VB", "DB")}
+    assert set(tr.proprioceptive) == b_type | {"RMDDL", "RMDDR", "RMDVL", "RMDVR"}
     zero = {"stretch_dorsal": np.zeros(24), "stretch_ventral": np.zeros(24)}
     base = tr.proprioceptive_current(zero)
     assert np.all(base == 0)
@@ -149,9 +168,35 @@ def test_start_pulse_switches_units_on_then_stops(con):
         Transducer(cfg, con, con.neurons)
 
 
+def test_head_units_sense_the_neck(con):
+    """The RMDD/RMDV head motor neurons are proprioceptive units (per-neuron entries of
+    meta.proprioception) whose fields cover the neck; the lateral RMDL/R are not."""
+    cfg = load_config()
+    tr = Transducer(cfg, con, con.neurons)
+    zero = {"stretch_dorsal": np.zeros(24), "stretch_ventral": np.zeros(24)}
+    for name, side in (("RMDDL", "dorsal"), ("RMDVR", "ventral")):
+        assert tr.positions[name] < 6  # innervates head/neck rows
+        row = int(round(tr.positions[name])) - 1
+        own = tr.proprioceptive_current(dict(zero, **{f"stretch_{side}": np.eye(24)[row]}))
+        other = "ventral" if side == "dorsal" else "dorsal"
+        opp = tr.proprioceptive_current(dict(zero, **{f"stretch_{other}": np.eye(24)[row]}))
+        assert own[con.neurons.index(name)] > 0 and opp[con.neurons.index(name)] == 0
+    assert "RMDL" not in tr.proprioceptive and "RMDR" not in tr.proprioceptive
+    # a per-neuron entry wins over its class entry; unknown names are a clear error
+    cfg.proprioception = {"VB": "ventral", "VB3": "dorsal"}
+    tr = Transducer(cfg, con, con.neurons)
+    i3, i4 = con.neurons.index("VB3"), con.neurons.index("VB4")
+    dorsal = tr.proprioceptive_current(dict(zero, stretch_dorsal=np.full(24, 0.1)))
+    assert dorsal[i3] > 0 and dorsal[i4] == 0
+    cfg.proprioception = {"NOPE": "dorsal"}
+    with pytest.raises(OrganismError, match="proprioception"):
+        Transducer(cfg, con, con.neurons)
+
+
 def test_bias_currents(con):
     cfg = load_config()
-    assert set(cfg.bias) == {n for n in con.neurons if con.neuron(n).cls in ("VB", "DB")}
+    assert set(cfg.bias) == ({n for n in con.neurons if con.neuron(n).cls in ("VB", "DB")}
+                             | {"RMDDL", "RMDDR", "RMDVL", "RMDVR"})
     cfg = cfg.updated({"start_pulse_pA": 0.0})
     cfg.bias = {"VB2": -80.0, "DB1": 40.0}
     cur = Transducer(cfg, con, con.neurons).inputs(_quiet_obs(), 1e-3)
