@@ -19,6 +19,11 @@ Examples::
     python benchmarks/bench_single_cell.py --batches 64 256 1024 4096 --threads 1
     python benchmarks/bench_single_cell.py --cells RMD --batches 64 256 --no-peers
     python benchmarks/bench_single_cell.py --cells HH1952 --dt 0.025 0.05 0.1 --no-peers
+    python benchmarks/bench_single_cell.py --cells HH1952 --dtype float32 --no-peers
+
+The first torch call of a (cell, dt, chunk) compiles one fused kernel of ``--chunk`` steps
+(minutes for chunk 40 on a busy 2-core machine; inductor caches it on disk for later runs);
+the figure printed as "warm-up/compile" is that cost, apart from the sets/s.
 """
 
 from __future__ import annotations
@@ -77,13 +82,14 @@ def on_grid(t_ref: np.ndarray, v_ref: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, t_ref, row) for row in np.asarray(v_ref)])
 
 
-def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_every):
+def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_every,
+              device="cpu", dtype="float64"):
     import torch
 
     from celegans.torchsim.cell import simulate_cell_torch
 
     torch.set_num_threads(threads)
-    kw = dict(cell=cell_name, device="cpu", compile=compile_, chunk=chunk,
+    kw = dict(cell=cell_name, device=device, dtype=dtype, compile=compile_, chunk=chunk,
               record_every=record_every)
     t0 = time.perf_counter()
     first = {k: v[:2] for k, v in params.items()}
@@ -94,6 +100,8 @@ def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
     r = simulate_cell_torch("hh", params, protocol, dt, **kw)
+    if str(device) != "cpu" and torch.cuda.is_available():
+        torch.cuda.synchronize()
     return r, time.perf_counter() - t0, t_compile
 
 
@@ -108,7 +116,10 @@ def main() -> None:
                     help="Jaxley/BluePyOpt step, ms (default: --ref-dt)")
     ap.add_argument("--duration", type=float, default=1000.0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--chunk", type=int, default=10, help="steps per compiled torch call")
+    ap.add_argument("--chunk", type=int, default=40, help="steps per compiled torch call")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda or auto")
+    ap.add_argument("--dtype", default="float64", choices=["float64", "float32"],
+                    help="torch dtype (the reference and peers stay float64)")
     ap.add_argument("--no-compile", action="store_true", help="eager torch (slow)")
     ap.add_argument("--record-every", type=int, default=1)
     ap.add_argument("--n-ref", type=int, default=4, help="parameter sets run in NEURON")
@@ -154,13 +165,15 @@ def main() -> None:
         for dt, B in [(dt, B) for dt in args.dt for B in args.batches]:
             params = {k: v[:B] for k, v in allp.items()}
             r, el, tc = run_torch(cell_name, params, pr, dt, not args.no_compile,
-                                  args.chunk, args.threads, args.record_every)
+                                  args.chunk, args.threads, args.record_every, args.device,
+                                  args.dtype)
             vt = r.v[:nref, 0, 0, :]
             err = rmse(vt, on_grid(tref, vref, np.asarray(r.time_ms)))
-            row = dict(cell=cell_name, method="torch" + ("" if args.no_compile else
-                                                          " (torch.compile)"),
-                       dt=dt, threads=args.threads, B=B, sets_per_s=B / el, rmse_mV=err,
-                       compile_s=tc, failed=int(np.sum(r.failed)))
+            tag = ("" if args.no_compile else " (torch.compile)") + (
+                "" if args.dtype == "float64" else f" {args.dtype}")
+            row = dict(cell=cell_name, method="torch" + tag, dt=dt, threads=args.threads, B=B,
+                       sets_per_s=B / el, rmse_mV=err, compile_s=tc, chunk=args.chunk,
+                       device=args.device, dtype=args.dtype, failed=int(np.sum(r.failed)))
             results.append(row)
             print(f"{cell_name:7s} {row['method']:23s} dt={dt:<6g} B={B:5d}  {B / el:9.1f} "
                   f"sets/s  RMSE {err:.2e} mV  (run {el:.2f} s, warm-up/compile {tc:.1f} s, "

@@ -2,8 +2,11 @@
 
 Same model names, parameter files and protocols as :func:`celegans.nrn.cell.simulate_cell_nrn`;
 ``params`` may hold a batch (``{name: array(B)}``) and every sweep of the protocol runs at once,
-so one call simulates ``B x n_sweeps`` cells. Returns :class:`celegans.protocols.TraceResult`
-(``data[var]`` of shape ``(*batch, n_sweeps, 1, n_time)``, ``failed`` of shape ``batch``).
+so one call simulates ``B x n_sweeps`` cells. Current clamp (:class:`CurrentClamp`) and voltage
+clamp (:class:`VoltageClamp`: NEURON's ``SEClamp`` with the same series resistance; record
+``"i"`` for the clamp current in pA, 0 at t = 0 as NEURON records it) are supported. Returns
+:class:`celegans.protocols.TraceResult` (``data[var]`` of shape ``(*batch, n_sweeps, 1,
+n_time)``, ``failed`` of shape ``batch``).
 
 :func:`simulate_cell_tensors` is the same computation returning torch tensors that keep the
 autograd graph (used by :mod:`celegans.torchsim.gradfit`).
@@ -26,10 +29,17 @@ from celegans.torchsim.device import (
     resolve_device,
     resolve_dtype,
 )
-from celegans.torchsim.integrator import run_steps
+from celegans.torchsim.integrator import DEFAULT_CHUNK, run_steps
 from celegans.torchsim.models import TorchModel, torch_model
 
 Tensor = torch.Tensor
+
+
+def _seclamp_g_ns() -> float:
+    """Series conductance (nS) of the voltage clamp, the NEURON backend's ``SEClamp.rs``."""
+    from celegans.nrn.cell import SECLAMP_RS_MOHM
+
+    return 1e3 / SECLAMP_RS_MOHM  # 1/MOhm = 1e-6 S = 1e3 nS
 
 
 @dataclass
@@ -155,7 +165,8 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
                           protocol: CurrentClamp | VoltageClamp, dt_ms: float = 0.025,
                           record: Sequence[str] = ("v",), *, cell: str | None = None,
                           device: Any = "auto", dtype: Any = None, compile: bool = False,
-                          chunk: int = 40, record_every: int = 1, progress: bool = False,
+                          chunk: int = DEFAULT_CHUNK, record_every: int = 1,
+                          progress: bool = False,
                           tables: bool = True,
                           ) -> tuple[np.ndarray, dict[str, Tensor], Tensor, tuple[int, ...]]:
     """Run a batch; returns ``(time_ms, traces, failed, batch)`` with torch traces of shape
@@ -165,9 +176,7 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
     if not isinstance(protocol, CurrentClamp | VoltageClamp):
         raise TorchSimError(f"protocol: expected CurrentClamp or VoltageClamp, got "
                             f"{type(protocol).__name__}")
-    if isinstance(protocol, VoltageClamp):
-        raise TorchSimError("protocol: VoltageClamp is not supported by the torch backend yet; "
-                            "use backend='neuron'")
+    vclamp = isinstance(protocol, VoltageClamp)
     pm = prepare_model(model, params, cell=cell, device=dev, dtype=dt_)
     k = pm.kernel
     where = f"model {model!r}"
@@ -176,8 +185,10 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
     if every < 1 or n % every:
         raise TorchSimError(f"record_every: must be a positive divisor of the {n} steps, "
                             f"got {record_every}")
-    allowed = ("v", *k.states)
+    allowed = ("v", *k.states, *(("i",) if vclamp else ()))
     for r in record:
+        if r == "i" and not vclamp:
+            raise TorchSimError("record: 'i' (clamp current) needs a VoltageClamp protocol")
         if r not in allowed:
             raise TorchSimError(f"record: {where} has no variable {r!r} (recordable: "
                                 f"{list(allowed)})")
@@ -185,7 +196,8 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
     S = protocol.n_sweeps
     # NEURON plays the drive sampled at t_n = n dt, held over the step from t_n
     t_grid = np.arange(n + 1) * dt_ms
-    i_ext = torch.as_tensor(protocol.current_at(t_grid)[:, :n], device=dev, dtype=dt_)
+    drive = protocol.voltage_at(t_grid) if vclamp else protocol.current_at(t_grid)
+    i_ext = torch.as_tensor(drive[:, :n], device=dev, dtype=dt_)
     p = pm.p
     if tables and hasattr(k, "make_tables"):
         gates, tab = k.make_tables(p, float(dt_ms), dev, dt_)
@@ -193,12 +205,17 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
             k._table_names = gates
             p = dict(p)
             p["__gate_table__"] = tab
-    v0 = torch.zeros((B, S), device=dev, dtype=dt_) + k.v_init(p)
+    if vclamp:  # the cell starts at the command voltage (as the NEURON backend sets it)
+        v0 = torch.zeros((B, S), device=dev, dtype=dt_) + torch.as_tensor(
+            drive[:, 0], device=dev, dtype=dt_)
+    else:
+        v0 = torch.zeros((B, S), device=dev, dtype=dt_) + k.v_init(p)
     s0 = k.init(v0, p)
     traces, failed, _ = run_steps(k, v0, s0, p, k.capacitance(p), i_ext, float(dt_ms), n,
                                   record=tuple(record), record_every=every, compile=compile,
                                   chunk=chunk, model_key=(pm.key, str(dev), dt_),
-                                  progress=progress)
+                                  progress=progress,
+                                  g_clamp=_seclamp_g_ns() if vclamp else None)
     time_ms = np.arange(0, n + 1, every) * float(dt_ms)
     return time_ms, traces, failed, pm.batch
 
@@ -212,9 +229,10 @@ def simulate_cell_torch(model: str, params: Mapping[str, Any] | None,
         model: ``passive``, ``morris_lecar``, ``glif`` or ``hh`` (``hh:<cell>`` or
             ``cell=<name>``, e.g. ``cell="HH1952"``).
         params: ``{name: value}`` or ``{name: array(B)}``; ``None`` for defaults.
-        protocol: current-clamp sweeps (all sweeps are simulated together).
+        protocol: current- or voltage-clamp sweeps (all sweeps are simulated together).
         dt_ms: fixed step (ms).
-        record: variables to return (``v`` and the model's states).
+        record: variables to return (``v``, the model's states, and under voltage clamp ``i``,
+            the clamp current in pA, positive depolarising).
         **options: ``cell``, ``device`` (``"auto"``/``"cpu"``/``"cuda"``), ``dtype``
             (float64 default), ``compile`` (chunked torch.compile fast path), ``chunk``,
             ``record_every`` (keep every k-th step), ``progress``, ``tables`` (``hh``: gates

@@ -133,3 +133,36 @@ def test_hh_gradient_through_channel_conductance():
     tr["v"].mean().backward()
     assert not failed.any()
     assert torch.isfinite(g.grad).all() and (g.grad.abs() > 0).all()
+
+
+def test_device_auto_runs_and_matches_cpu():
+    pr = CurrentClamp((3.0,), 2.0, 8.0, 10.0)
+    ra = simulate_cell_torch("hh", None, pr, dt_ms=0.05, cell="RMD", device="auto")
+    rc = simulate_cell_torch("hh", None, pr, dt_ms=0.05, cell="RMD", device="cpu")
+    np.testing.assert_allclose(ra.v, rc.v, atol=1e-6 if torch.cuda.is_available() else 0.0)
+
+
+def test_grad_and_no_grad_paths_agree():
+    # with gradients the samples are concatenated, without them written into one buffer
+    pr = CurrentClamp((0.0, 100.0), 2.0, 8.0, 10.0)
+    g = torch.tensor([1200.0, 800.0], dtype=torch.float64)
+    _, tr0, f0, _ = simulate_cell_tensors("hh", {"g_hh_na": g}, pr, 0.025, cell="HH1952",
+                                          record=("v", "hh_na.m"), device="cpu",
+                                          record_every=4)
+    _, tr1, f1, _ = simulate_cell_tensors("hh", {"g_hh_na": g.clone().requires_grad_()}, pr,
+                                          0.025, cell="HH1952", record=("v", "hh_na.m"),
+                                          device="cpu", record_every=4)
+    assert not tr0["v"].requires_grad and tr1["v"].requires_grad
+    assert tr0["v"].shape == (2, 2, 101) and tr0["hh_na.m"].shape == (2, 2, 101)
+    for k in tr0:
+        torch.testing.assert_close(tr0[k], tr1[k].detach(), rtol=0, atol=0)
+    assert torch.equal(f0, f1)
+
+
+def test_float32_option_close_to_float64():
+    pr = CurrentClamp((100.0,), 2.0, 18.0, 20.0)
+    r64 = simulate_cell_torch("hh", None, pr, 0.025, cell="HH1952", device="cpu")
+    r32 = simulate_cell_torch("hh", None, pr, 0.025, cell="HH1952", device="cpu",
+                              dtype="float32")
+    assert r32.v.dtype == np.float32
+    assert np.sqrt(np.mean((r32.v - r64.v) ** 2)) < 0.5

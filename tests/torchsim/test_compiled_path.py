@@ -21,3 +21,27 @@ def test_compiled_equals_eager(model, opts, amps):
                                **opts)
     np.testing.assert_allclose(comp.v, eager.v, atol=1e-6)
     np.testing.assert_array_equal(comp.failed, eager.failed)
+
+
+def test_compile_failure_falls_back(monkeypatch):
+    """A compiler failure (e.g. a C++ compiler crash on a long chunk) warns and falls back to a
+    smaller chunk, then to the eager path, with the same traces."""
+    import celegans.torchsim.integrator as integ
+
+    calls = []
+
+    def broken(model, dt, record, every, k, *args, **kwargs):
+        def fn(*a):
+            calls.append(k)
+            raise RuntimeError("simulated compiler crash")
+        return fn
+
+    monkeypatch.setattr(integ, "_compiled_chunk", broken)
+    pr = CurrentClamp((0.0, 0.5), 2.0, 8.0, 10.0)
+    params = {"g_L": [0.01, 0.05]}
+    eager = simulate_cell_torch("passive", params, pr, 0.05, device="cpu")
+    with pytest.warns(RuntimeWarning, match="falling back"):
+        comp = simulate_cell_torch("passive", params, pr, 0.05, device="cpu", compile=True,
+                                   chunk=40)
+    assert calls == [40, 10]
+    np.testing.assert_array_equal(comp.v, eager.v)
