@@ -51,7 +51,7 @@ def level2_config(args: argparse.Namespace) -> dict:
                       "discard_s": min(1.0, args.water_s / 3)})
     return {"parameters": {
         "multipliers": {"kinds": ["chemical", "gap", "nmj"], "classes": MOTOR,
-                        "bounds": [0.2, 5.0], "transform": "log"},
+                        "bounds": [0.1, 20.0], "transform": "log"},
         "names": {"network.glutamate_sign": {"bounds": [-1.0, 1.0]},
                   "network.g_gap_contact": {"bounds": [0.02, 0.5]}}},
         "conditions": conds, "algorithm": args.algorithm, "pop_size": args.pop,
