@@ -142,6 +142,21 @@ def _start_value(name: str, cfg: Any, net_defaults: ParameterSet) -> tuple[float
                          f"{', '.join(net_defaults)})")
 
 
+def _add_scale(ps: ParameterSet, section: str, name: str, bounds: Sequence[float],
+               transform: str, cfg: Any, net_defaults: ParameterSet) -> None:
+    """Add one multiplier / connection scale, starting where the organism file puts it (else 1,
+    the anatomy as counted)."""
+    v, base = _start_value(name, cfg, net_defaults)
+    source = ("anatomy prior: contacts x 1" if base is None
+              else f"start from the organism file ({cfg.origin})")
+    try:
+        ps.add(Parameter(name, v, "1", (float(bounds[0]), float(bounds[1])),
+                         transform=transform, source=source, certainty="assumed"))
+    except ParameterError as exc:
+        raise BehaviourError(f"parameters.{section}: {exc}; widen parameters.{section}.bounds "
+                             f"to contain the start value {v:g} ({source})") from None
+
+
 def level2_parameters(config: Mapping[str, Any], organism: str | None = None,
                       available: Sequence[str] | None = None) -> ParameterSet:
     """The fitted parameters (value = start, bounds, transform) from the config section."""
@@ -165,25 +180,14 @@ def level2_parameters(config: Mapping[str, Any], organism: str | None = None,
             raise BehaviourError(f"parameters.multipliers: no connected class pairs among "
                                  f"classes {mult.get('classes')} for kinds {kinds}")
         for n in names:
-            v, _ = _start_value(n, cfg, net_defaults)
-            try:
-                ps.add(Parameter(n, v, "1", (float(b[0]), float(b[1])), transform=tr,
-                                 source="anatomy prior: contacts x 1", certainty="assumed"))
-            except ParameterError as exc:
-                raise BehaviourError(f"parameters.multipliers: {exc}") from None
+            _add_scale(ps, "multipliers", n, b, tr, cfg, net_defaults)
     conn = dict(config.get("connections", {}) or {})
     if conn:
         b = conn.get("bounds", [0.2, 5.0])
         tr = str(conn.get("transform", "log"))
         for n in select_connections(conn, organism):
-            if n in ps:
-                continue
-            v, _ = _start_value(n, cfg, net_defaults)
-            try:
-                ps.add(Parameter(n, v, "1", (float(b[0]), float(b[1])), transform=tr,
-                                 source="anatomy prior: contacts x 1", certainty="assumed"))
-            except ParameterError as exc:
-                raise BehaviourError(f"parameters.connections: {exc}") from None
+            if n not in ps:
+                _add_scale(ps, "connections", n, b, tr, cfg, net_defaults)
     for n, spec in dict(config.get("names", {}) or {}).items():
         spec = dict(spec or {})
         v, base = _start_value(str(n), cfg, net_defaults)

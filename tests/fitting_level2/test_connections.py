@@ -122,3 +122,19 @@ def test_prior_centred_initial_population():
     dn = np.abs(near.optim.X[1:] - x0).max()
     dw = np.abs(wide.optim.X[1:] - x0).max()
     assert dn < 0.3 < dw
+
+
+def test_start_value_outside_bounds_names_the_fix():
+    """The organism file starts VD->VB at 10: bounds that exclude it say which bounds to widen."""
+    from fitting.level2.behaviour import BehaviourError
+    from fitting.level2.space import level2_parameters
+
+    section = {"multipliers": {"kinds": ["chemical"], "classes": ["VD", "VB"],
+                               "bounds": [0.2, 5.0]}}
+    with pytest.raises(BehaviourError, match=r"widen parameters\.multipliers\.bounds.*start "
+                                             r"value 10"):
+        level2_parameters(section)
+    section["multipliers"]["bounds"] = [0.1, 20.0]
+    ps = level2_parameters(section)
+    assert ps["network.mult.chemical.VD.VB"].value == 10.0
+    assert "organism file" in ps["network.mult.chemical.VD.VB"].source
