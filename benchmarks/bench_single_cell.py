@@ -95,7 +95,8 @@ def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_
     first = {k: v[:2] for k, v in params.items()}
     from celegans.protocols import CurrentClamp
 
-    warm = CurrentClamp(protocol.amplitudes_pA, 0.0, chunk * dt, 2 * chunk * dt)
+    k = chunk or 40
+    warm = CurrentClamp(protocol.amplitudes_pA, 0.0, k * dt, 2 * k * dt)
     simulate_cell_torch("hh", first, warm, dt, **kw)  # compile (cached on disk) / warm-up
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -116,7 +117,12 @@ def main() -> None:
                     help="Jaxley/BluePyOpt step, ms (default: --ref-dt)")
     ap.add_argument("--duration", type=float, default=1000.0)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--chunk", type=int, default=40, help="steps per compiled torch call")
+    ap.add_argument("--chunk", type=int, default=None,
+                    help="steps per compiled torch call (default: the model's, 40 for HH1952 "
+                         "and 2 for the many-channel C. elegans cells)")
+    ap.add_argument("--nrn-dts", nargs="+", type=float, default=[],
+                    help="also time NEURON sequential at these steps (ms), with their error "
+                         "against the reference: the comparison at equal accuracy")
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda or auto")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"],
                     help="torch dtype (the reference and peers stay float64)")
@@ -162,6 +168,16 @@ def main() -> None:
         results.append(row)
         print(f"{cell_name:7s} {row['method']:38s} B={nref:5d}  {row['sets_per_s']:9.1f} sets/s",
               flush=True)
+        for ndt in args.nrn_dts:
+            t0 = time.perf_counter()
+            rn = simulate_cell("hh", refp, pr, backend="neuron", dt_ms=ndt, cell=cell_name)
+            el = time.perf_counter() - t0
+            err = rmse(rn.v[:, 0, 0, :], on_grid(tref, vref, np.asarray(rn.time_ms)))
+            row = dict(cell=cell_name, method="NEURON sequential", dt=ndt, B=nref,
+                       sets_per_s=nref / el, rmse_mV=err, compile_s=0.0)
+            results.append(row)
+            print(f"{cell_name:7s} NEURON sequential       dt={ndt:<6g} B={nref:5d}  "
+                  f"{nref / el:9.1f} sets/s  RMSE {err:.2e} mV", flush=True)
         for dt, B in [(dt, B) for dt in args.dt for B in args.batches]:
             params = {k: v[:B] for k, v in allp.items()}
             r, el, tc = run_torch(cell_name, params, pr, dt, not args.no_compile,

@@ -379,35 +379,69 @@ def gate_inf_tau(name: str, gate: str, V: Array, params: Mapping[str, Array], xp
     return r[gate]
 
 
+#: a gate of the partner calcium channel in :func:`open_fraction_terms` (``"partner:h"``)
+PARTNER = "partner:"
+
+
+def open_fraction_terms(name: str, params: Mapping[str, Array]
+                        ) -> tuple[list[tuple[Array, str, float]], list[tuple[str, float]]]:
+    """The gating product of channel ``name`` as data: ``(sum_terms, product_terms)`` with
+    ``open = (sum_k w_k g[a_k]**p_k) * prod_j g[b_j]**q_j`` (an empty sum is 1). Gate names
+    are the channel's own, or ``"partner:<gate>"`` for its partner calcium channel's gate
+    (SLO nanodomain complexes). The torch backend vectorises currents over channels with it."""
+    p = params
+    if name in ("shl1", "shl1_2024"):
+        return [(p["a"], "hf", 1.0), (1.0 - p["a"], "hs", 1.0)], [("m", p["p"])]
+    if name in ("shk1", "kvs1", "egl19", "unc2"):
+        return [(1.0, "m", 1.0)], [("h", 1.0)]
+    if name == "egl36":
+        return [(p["a1"], "m1", 1.0), (p["a2"], "m2", 1.0), (p["a3"], "m3", 1.0)], []
+    if name == "kqt3":
+        return [(p["a"], "mf", 1.0), (1.0 - p["a"], "ms", 1.0)], [("w", 1.0), ("s", 1.0)]
+    if name == "kqt1":
+        return [(1.0, "m", 1.0)], [("s", 1.0)]
+    if name in ("egl2", "irk", "kcnl", "slo1iso", "slo2iso"):
+        return [(1.0, "m", 1.0)], []
+    if name == "hh_k":
+        return [(1.0, "n", 4.0)], []
+    if name == "hh_na":
+        return [(1.0, "m", 3.0)], [("h", 1.0)]
+    if name == "cca1":
+        return [(1.0, "m", 2.0)], [("h", 1.0)]
+    if CHANNELS.get(name) is not None and CHANNELS[name].partner is not None:
+        return [(1.0, "m", 1.0)], [(PARTNER + "h", 1.0)]
+    if name in ("nca", "leak"):
+        return [], []
+    raise KineticsError(f"unknown channel {name!r}")
+
+
 def open_fraction(name: str, gates: Mapping[str, Array], params: Mapping[str, Array],
                   partner_gates: Mapping[str, Array] | None = None) -> Array:
-    """Gating product multiplying ``g`` in ``I = g · open_fraction · (V - E)``."""
-    g = gates
-    if name in ("shl1", "shl1_2024"):
-        return g["m"] ** params["p"] * (params["a"] * g["hf"] + (1.0 - params["a"]) * g["hs"])
-    if name in ("shk1", "kvs1", "egl19", "unc2"):
-        return g["m"] * g["h"]
-    if name == "egl36":
-        return params["a1"] * g["m1"] + params["a2"] * g["m2"] + params["a3"] * g["m3"]
-    if name == "kqt3":
-        return (params["a"] * g["mf"] + (1.0 - params["a"]) * g["ms"]) * g["w"] * g["s"]
-    if name == "kqt1":
-        return g["m"] * g["s"]
-    if name in ("egl2", "irk", "kcnl", "slo1iso", "slo2iso"):
-        return g["m"]
-    if name == "hh_k":
-        return g["n"] ** 4
-    if name == "hh_na":
-        return g["m"] ** 3 * g["h"]
-    if name == "cca1":
-        return g["m"] ** 2 * g["h"]
-    if CHANNELS.get(name) is not None and CHANNELS[name].partner is not None:
-        if partner_gates is None:
-            raise KineticsError(f"{name}: open_fraction needs partner_gates (its 'h' gate)")
-        return g["m"] * partner_gates["h"]
-    if name in ("nca", "leak"):
-        return 1.0
-    raise KineticsError(f"unknown channel {name!r}")
+    """Gating product multiplying ``g`` in ``I = g · open_fraction · (V - E)``
+    (see :func:`open_fraction_terms`)."""
+    terms, factors = open_fraction_terms(name, params)
+
+    def gate(key: str) -> Array:
+        if key.startswith(PARTNER):
+            if partner_gates is None:
+                raise KineticsError(f"{name}: open_fraction needs partner_gates (its "
+                                    f"{key[len(PARTNER):]!r} gate)")
+            return partner_gates[key[len(PARTNER):]]
+        return gates[key]
+
+    def power(x: Array, q: Array) -> Array:
+        return x if _is_py(q) and q == 1.0 else x ** q
+
+    out: Array = 1.0
+    if terms:
+        out = 0.0
+        for w, key, q in terms:
+            x = power(gate(key), q)
+            out = out + (x if _is_py(w) and w == 1.0 else w * x)
+    for key, q in factors:
+        x = power(gate(key), q)
+        out = x if _is_py(out) and out == 1.0 else out * x
+    return out
 
 
 def current(name: str, gates: Mapping[str, Array], V: Array, g_nS: Array, E_mV: Array,

@@ -165,7 +165,7 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
                           protocol: CurrentClamp | VoltageClamp, dt_ms: float = 0.025,
                           record: Sequence[str] = ("v",), *, cell: str | None = None,
                           device: Any = "auto", dtype: Any = None, compile: bool = False,
-                          chunk: int = DEFAULT_CHUNK, record_every: int = 1,
+                          chunk: int | None = None, record_every: int = 1,
                           progress: bool = False,
                           tables: bool = True,
                           ) -> tuple[np.ndarray, dict[str, Tensor], Tensor, tuple[int, ...]]:
@@ -199,12 +199,8 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
     drive = protocol.voltage_at(t_grid) if vclamp else protocol.current_at(t_grid)
     i_ext = torch.as_tensor(drive[:, :n], device=dev, dtype=dt_)
     p = pm.p
-    if tables and hasattr(k, "make_tables"):
-        gates, tab = k.make_tables(p, float(dt_ms), dev, dt_)
-        if gates:
-            k._table_names = gates
-            p = dict(p)
-            p["__gate_table__"] = tab
+    if tables and hasattr(k, "prepare"):
+        p = k.prepare(p, float(dt_ms), dev, dt_, export=tuple(record))
     if vclamp:  # the cell starts at the command voltage (as the NEURON backend sets it)
         v0 = torch.zeros((B, S), device=dev, dtype=dt_) + torch.as_tensor(
             drive[:, 0], device=dev, dtype=dt_)
@@ -213,7 +209,9 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
     s0 = k.init(v0, p)
     traces, failed, _ = run_steps(k, v0, s0, p, k.capacitance(p), i_ext, float(dt_ms), n,
                                   record=tuple(record), record_every=every, compile=compile,
-                                  chunk=chunk, model_key=(pm.key, str(dev), dt_),
+                                  chunk=chunk if chunk is not None else (
+                                      k.compile_chunk or DEFAULT_CHUNK),
+                                  model_key=(pm.key, str(dev), dt_),
                                   progress=progress,
                                   g_clamp=_seclamp_g_ns() if vclamp else None)
     time_ms = np.arange(0, n + 1, every) * float(dt_ms)
@@ -234,10 +232,13 @@ def simulate_cell_torch(model: str, params: Mapping[str, Any] | None,
         record: variables to return (``v``, the model's states, and under voltage clamp ``i``,
             the clamp current in pA, positive depolarising).
         **options: ``cell``, ``device`` (``"auto"``/``"cpu"``/``"cuda"``), ``dtype``
-            (float64 default), ``compile`` (chunked torch.compile fast path), ``chunk``,
-            ``record_every`` (keep every k-th step), ``progress``, ``tables`` (``hh``: gates
-            whose kinetics depend on V only are read from 0.01-mV tables of ``inf`` and
-            ``exp(-dt/tau)``, default True; False evaluates the rate functions every step).
+            (float64 default), ``compile`` (chunked torch.compile fast path), ``chunk``
+            (steps per compiled call; default 40, 2 for ``hh`` cells with more than three
+            channels, whose larger kernels take minutes to compile at 10 steps and more),
+            ``record_every`` (keep every k-th step), ``progress``, ``tables`` (``hh``: the fused
+            step of :mod:`celegans.torchsim.hh_fused`, gates read from 0.01-mV tables of
+            ``inf`` and ``exp(-dt/tau)`` and all channels in a few wide ops, default True;
+            False evaluates every rate function channel by channel each step).
 
     Returns:
         TraceResult, ``data[var]`` of shape ``(*batch, n_sweeps, 1, n_time)``; parameter sets

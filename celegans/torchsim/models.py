@@ -45,6 +45,8 @@ class TorchModel:
     states: tuple[str, ...] = ()
     #: largest step (ms) accepted; larger steps raise UnstableStepError
     max_dt_ms = 1.0
+    #: steps per compiled call by default (None: the integrator's DEFAULT_CHUNK)
+    compile_chunk: int | None = None
 
     def init(self, v: Tensor, p: Mapping[str, Any]) -> State:
         return {}
@@ -172,6 +174,11 @@ class HHCellTorch(TorchModel):
         self.shell = cell.calcium == "shell"
         self.states = tuple(K.state_names(cell))
         self._groups: dict[str, dict[str, Any]] | None = None
+        self._plan: Any = None
+        # many-channel kernels: compile time grows with the steps per call, while at the
+        # batch sizes these cells are run at the call overhead matters little
+        self.compile_chunk = None if len(self.channels) <= 3 else 2
+        self.export: tuple[str, ...] = ()
 
     def capacitance(self, p):
         return p["C_pF"]
@@ -187,10 +194,16 @@ class HHCellTorch(TorchModel):
 
     def init(self, v, p):
         s = self.K.initial_state(self.cell, v, torch, values=_kin_values(self.cell, p))
-        return {k: (x if isinstance(x, Tensor) else torch.full_like(v, float(x)))
-                for k, x in s.items()}
+        s = {k: (x if isinstance(x, Tensor) else torch.full_like(v, float(x)))
+             for k, x in s.items()}
+        plan = self._fused(p)
+        if plan is not None:
+            from celegans.torchsim import hh_fused
 
-    def _rates(self, v, s, p, skip: set[str] | frozenset[str] = frozenset()):
+            return hh_fused.pack(plan, s, v, self.export)
+        return s
+
+    def _rates(self, v, s, p):
         K = self.K
         out: dict[str, dict[str, tuple[Tensor, Tensor]]] = {}
         ca_i = s["ca_i"] if (self.pooled or self.shell) else p["ca_pool.ca_bg"]
@@ -207,11 +220,16 @@ class HHCellTorch(TorchModel):
                 out[c] = K.rates(c, v, gp, torch, partner_rates=out[spec.partner],
                                  partner_m=s[f"{spec.partner}.m"], E_Ca=p["E_Ca"],
                                  nanodomain=nd)
-            elif c not in out and c not in skip:
+            elif c not in out:
                 out[c] = K.rates(c, v, gp, torch, ca_i=ca_i)
         return out
 
     def current(self, v, s, p):
+        plan = self._fused(p)
+        if plan is not None:
+            from celegans.torchsim import hh_fused
+
+            return hh_fused.current(plan, v, s, p)
         K = self.K
         i = 0.0 * v
         g = 0.0 * v
@@ -231,75 +249,40 @@ class HHCellTorch(TorchModel):
                 i_ca = i_ca + ic
         return i, g, {"i_ca": i_ca}
 
-    # --- tabulated gates (NEURON's TABLE idea, finer grid) ----------------------------------
-    TABLE_VMIN, TABLE_VMAX, TABLE_STEP = -150.0, 100.0, 0.01
+    # --- fused step (hh_fused): tables + all channels at once --------------------------------
+    def prepare(self, p: Mapping[str, Any], dt: float, device: Any, dtype: Any,
+                export: tuple[str, ...] = ()) -> dict[str, Any]:
+        """``p`` plus the tensors of the fused step (:mod:`celegans.torchsim.hh_fused`) for
+        step ``dt``; unchanged (per-channel kernel) when the fused step does not apply. The
+        fused step keeps the gates packed in one tensor: the gates named in ``export`` are
+        also kept under their names (to be recorded)."""
+        from celegans.torchsim import hh_fused
 
-    def table_gates(self, p: Mapping[str, Any]) -> list[tuple[str, str]]:
-        """Gates whose rates depend on V only through scalar constants (tabulable)."""
-        out = []
-        for c in self.channels:
-            spec = self.specs[c]
-            if spec.partner is not None or spec.needs_ca_i or not spec.gates:
-                continue
-            gp = self._group(p, spec.group)
-            if any(isinstance(x, Tensor) for x in gp.values()):
-                continue
-            out.extend((c, gt) for gt in spec.gates)
-        return out
+        self.export = tuple(e for e in export if e in self.states and e != "ca_i")
+        built = hh_fused.build(self, p, float(dt), device, dtype)
+        if built is None:
+            self._plan = None
+            return dict(p)
+        self._plan, tensors = built
+        return {**p, **tensors}
 
-    def make_tables(self, p: Mapping[str, Any], dt: float, device: Any, dtype: Any
-                    ) -> tuple[list[tuple[str, str]], Tensor]:
-        """``(gates, T)``: ``T[2j] = inf``, ``T[2j+1] = exp(-dt/tau)`` of gate ``j`` and rows
-        ``2G + ...`` their forward differences, on a 0.01-mV grid (linear interpolation
-        error ~1e-7 of the range)."""
-        gates = self.table_gates(p)
-        n = int(round((self.TABLE_VMAX - self.TABLE_VMIN) / self.TABLE_STEP)) + 1
-        vg = torch.linspace(self.TABLE_VMIN, self.TABLE_VMAX, n, dtype=torch.float64)
-        rows = []
-        cache: dict[str, Any] = {}
-        for c, gt in gates:
-            if c not in cache:
-                cache[c] = self.K.rates(c, vg, self._group(p, self.specs[c].group), torch)
-            inf, tau = cache[c][gt]
-            inf = inf + 0.0 * vg
-            tau = tau + 0.0 * vg
-            rows += [inf, torch.exp(-dt / tau)]
-        if not rows:
-            return [], torch.zeros((0, n), dtype=dtype, device=device)
-        t = torch.stack(rows)
-        d = torch.diff(t, dim=1, append=t[:, -1:])
-        return gates, torch.cat([t, d]).to(device=device, dtype=dtype).contiguous()
+    def _fused(self, p: Mapping[str, Any]) -> Any:
+        plan = self._plan
+        return plan if plan is not None and "__hh_gbar__" in p else None
 
     def update(self, v, s, p, dt, aux):
-        tab = p.get("__gate_table__")
-        tabbed: dict[str, tuple[Tensor, Tensor]] = {}
-        if tab is not None:
-            gates = self._table_names
-            G = len(gates)
-            u = torch.clamp((v - self.TABLE_VMIN) * (1.0 / self.TABLE_STEP), 0.0,
-                            float(tab.shape[1] - 2))
-            i0 = u.long()
-            f = u - i0
-            flat = i0.reshape(-1)
-            for j, (c, gt) in enumerate(gates):
-                inf = tab[2 * j][flat].reshape(v.shape) + f * tab[2 * G + 2 * j][flat].reshape(
-                    v.shape)
-                dec = tab[2 * j + 1][flat].reshape(v.shape) + f * tab[
-                    2 * G + 2 * j + 1][flat].reshape(v.shape)
-                tabbed[f"{c}.{gt}"] = (inf, dec)
-        need_rates = len(tabbed) < sum(len(self.specs[c].gates) for c in self.channels)
-        r = self._rates(v, s, p, skip=set(c for c, _ in getattr(self, "_table_names", ())) if
-                        tab is not None else set()) if need_rates else {}
-        new: State = {}
-        for c in self.channels:
-            for gt in self.specs[c].gates:
-                key = f"{c}.{gt}"
-                if key in tabbed:
-                    inf, dec = tabbed[key]
-                    new[key] = inf + (s[key] - inf) * dec
-                else:
+        plan = self._fused(p)
+        if plan is not None:
+            from celegans.torchsim import hh_fused
+
+            new = hh_fused.update_gates(plan, self, v, s, p, dt, self.export)
+        else:
+            r = self._rates(v, s, p)
+            new = {}
+            for c in self.channels:
+                for gt in self.specs[c].gates:
                     inf, tau = r[c][gt]
-                    new[key] = _expeuler(s[key], inf, tau, dt)
+                    new[f"{c}.{gt}"] = _expeuler(s[f"{c}.{gt}"], inf, tau, dt)
         if self.pooled:
             i_ca = aux["i_ca"]
             influx = torch.clamp(-i_ca, min=0.0)

@@ -125,6 +125,8 @@ class TorchNetwork:
             if asg.model == "glif" and bool(np.any(
                     np.asarray(torch.as_tensor(p["V_reset"]) >= torch.as_tensor(p["V_th"])))):
                 raise TorchSimError(f"group {lab}: V_reset must be below V_th")
+            if isinstance(kernel, HHCellTorch):  # the fused step (tables, channels at once)
+                p = kernel.prepare(p, self.dt, self.device, self.dtype)
             self.groups.append(_Group(lab, kernel, start, stop, p))
             start = stop
         if self.dt > max_dt:
