@@ -17,13 +17,17 @@ system NEURON). ``--no-peers`` skips them.
 Examples::
 
     python benchmarks/bench_single_cell.py --batches 64 256 1024 4096 --threads 1
-    python benchmarks/bench_single_cell.py --cells RMD --batches 64 256 --no-peers
+    python benchmarks/bench_single_cell.py --cells RMD --batches 256 1024 4096 --dt 0.1 0.025 \
+        --nrn-dts 0.1 --no-peers
     python benchmarks/bench_single_cell.py --cells HH1952 --dt 0.025 0.05 0.1 --no-peers
     python benchmarks/bench_single_cell.py --cells HH1952 --dtype float32 --no-peers
 
 The first torch call of a (cell, dt, chunk) compiles one fused kernel of ``--chunk`` steps
-(minutes for chunk 40 on a busy 2-core machine; inductor caches it on disk for later runs);
-the figure printed as "warm-up/compile" is that cost, apart from the sets/s.
+(the model's default: 40 for HH1952, 2 for the many-channel C. elegans cells; tens of seconds
+to minutes on a busy 2-core machine; inductor caches it on disk for later runs); the figure
+printed as "warm-up/compile" is that cost, apart from the sets/s. ``--nrn-dts`` also times
+NEURON at larger steps with their error, for the comparison at equal accuracy (BluePyOpt runs
+NEURON one set at a time, so NEURON sequential bounds its speed from above).
 """
 
 from __future__ import annotations
