@@ -14,11 +14,21 @@ method needed per seed and the median ratio over seeds (0 when the assisted sear
 there), and writes a figure of error vs true simulations.
 
 ``--problem closed-loop``: the same comparison on the real closed loop (Level-2 evaluator:
-``celegans.organism``, NEURON network and PyBullet body, water for ``--water-s`` seconds; 3
-parameters: muscle gain, the AVB-VB gap multiplier, the forward command current; water gait
-targets of Fang-Yen et al. 2010) through a process pool of ``--workers``; small budgets
-(e.g. ``--base-evals 96 --pop 8 --sa-evals 24``), each evaluation takes seconds to tens of
-seconds, so one seed takes many minutes.
+``celegans.organism``, NEURON network and PyBullet body, water for ``--water-s`` seconds (default
+4) of which the first ``--discard-s`` (default half) are not measured; 3 parameters: muscle gain,
+the AVB-VB gap multiplier, the forward command current; water gait targets of Fang-Yen et al.
+2010) through a process pool of ``--workers``. The assisted search models the signed feature
+deviations (``--outputs z``, the default here; ``objectives`` models the objective itself).
+Measured over a short window (2 s run, 0.67 s discarded) the gait features are the start-up
+transient and jump with 3 % parameter changes (wavelength 4.7 -> 1.5 -> 2.4 body lengths): a
+landscape no model can learn, where the lowest errors are lucky hits; with the first 2 s of a
+4 s run discarded they vary smoothly. Each evaluation takes seconds to tens of seconds. Runs are
+cached under ``OUT/baseline/`` keyed by the problem, budget, seed, the assisted settings and the
+hashes of the organism and network files (``--stage baseline`` / ``--stage assisted`` run one
+side, e.g. in parallel; ``--stage both`` compares, reading cached runs); evaluations read a
+snapshot of the organism file taken at the start, and the run warns when the network file
+changed meanwhile (the working tree is shared: a point scores differently under another
+version of the organism).
 
 ``--inverse``: the amortised inverse estimator instead. Channel densities (g_Ca, g_K, g_L, nS)
 of a graded Morris-Lecar neuron "without recordings" are estimated from current-clamp features
@@ -28,8 +38,8 @@ the coverage of the nominal 90 % intervals (required 0.8-0.98), their mean width
 (both as fractions of the prior range).
 
 Run: ``python benchmarks/bench_surrogate.py --seeds 0 1 2 [--base-evals 600] [--sa-evals 120]``
-     ``python benchmarks/bench_surrogate.py --problem closed-loop --seeds 0 --base-evals 96 \
---pop 8 --sa-evals 24 --water-s 2``
+     ``python benchmarks/bench_surrogate.py --problem closed-loop --seeds 0 1 2 --pop 12 \
+--base-evals 120 --sa-evals 40 --n-init 8 --batch 2 --out benchmarks/out/surrogate_cl``
      ``python benchmarks/bench_surrogate.py --inverse [--n-train 2000] [--n-test 500]``
 """
 
@@ -39,7 +49,9 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,6 +84,40 @@ CLOSED_LOOP_PARAMS = {"muscle_gain": (0.5, 5.0), "network.mult.gap.AVB.VB": (0.2
                       "command_forward_pA": (100.0, 5000.0)}
 
 
+def discard_of(args: argparse.Namespace) -> float:
+    """Transient discarded before the gait is measured (s): ``--discard-s``, default half the
+    run."""
+    return float(args.discard_s) if args.discard_s is not None else args.water_s / 2
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def closed_loop_inputs() -> dict[str, Path]:
+    """The data files a closed-loop evaluation reads (hashed into the baseline cache key and
+    checked for changes during the run)."""
+    from celegans.network.spec import DEFAULT_NETWORK_FILE
+    from celegans.organism.config import DEFAULT_ORGANISM_FILE
+
+    return {"organism": Path(DEFAULT_ORGANISM_FILE), "network": Path(DEFAULT_NETWORK_FILE)}
+
+
+def snapshot_organism(out: Path) -> tuple[Path, dict[str, str]]:
+    """Copy the default organism file into ``out`` (evaluations read the copy, so an edit of
+    the working tree during a long run cannot change them half-way) and hash the inputs."""
+    files = closed_loop_inputs()
+    snap = out / "organism_snapshot.yaml"
+    text = files["organism"].read_bytes()
+    if not snap.exists() or snap.read_bytes() != text:
+        from celegans.io import atomic_write
+
+        atomic_write(snap, text.decode())
+    return snap, {k: _sha(v) for k, v in files.items()}
+
+
 def build_closed_loop_evaluator(args: argparse.Namespace):
     """Level-2 evaluator of the real closed loop (``celegans.organism``: NEURON network, PyBullet
     body) in water for ``--water-s`` seconds, 3 parameters (``CLOSED_LOOP_PARAMS``, log scale),
@@ -86,10 +132,9 @@ def build_closed_loop_evaluator(args: argparse.Namespace):
     from fitting.level2.evaluator import Level2Evaluator
     from fitting.space import ParamSpace
 
-    cond = Condition("water", "water", duration_s=args.water_s,
-                     discard_s=min(1.0, args.water_s / 3))
+    cond = Condition("water", "water", duration_s=args.water_s, discard_s=discard_of(args))
     proto = BehaviourProtocol((cond,), ("frequency_hz", "wavelength_body_lengths",
-                                        "speed_mm_s"))
+                                        "speed_mm_s"), organism=args.organism_snapshot)
     target = BehaviourTarget.from_dict({"water": DEFAULT_GAIT_TARGETS["water"]})
     space = ParamSpace.from_bounds(CLOSED_LOOP_PARAMS, log=tuple(CLOSED_LOOP_PARAMS))
     ex = make_executor(args.executor, n_workers=args.workers, timeout_s=600.0)
@@ -138,6 +183,89 @@ def run_inverse(args: argparse.Namespace) -> None:
     (out / "inverse.json").write_text(json.dumps(rep.as_dict(), indent=2))
 
 
+def _run_key(args: argparse.Namespace, hashes: dict[str, str]) -> str:
+    import hashlib
+
+    parts = [args.problem, f"pop{args.pop}", f"n{args.base_evals}"]
+    if args.problem == "closed-loop":
+        parts += [f"w{args.water_s:g}", f"d{discard_of(args):g}", *sorted(hashes.items())]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
+
+
+@dataclass
+class _Run:
+    """What the comparison needs of one optimiser run (also what the baseline cache holds)."""
+
+    X: np.ndarray
+    F: np.ndarray
+    failed: np.ndarray
+    wall_s: float
+
+    def best_curve(self) -> tuple[np.ndarray, np.ndarray]:
+        s = np.where(self.failed, np.inf, self.F.sum(axis=1))
+        return np.arange(1, s.size + 1), np.minimum.accumulate(s)
+
+
+def run_baseline(args: argparse.Namespace, seed: int, make, close, cache: Path | None) -> _Run:
+    """NSGA-II (its default operators) with ``--pop`` and ``--base-evals``; with ``cache``
+    the run is read from / written to that ``.npz`` (same problem, budget, seed and input
+    files), so assisted-search variants can be compared without rerunning the baseline."""
+    from fitting.level1 import FitConfig, optimise
+
+    if cache is not None and cache.exists():
+        print(f"seed {seed}: NSGA-II run read from {cache}")
+        return _load_run(cache)
+    t = time.perf_counter()
+    ev = make()
+    try:
+        rb = optimise(ev, FitConfig(pop_size=args.pop, max_evals=args.base_evals, seed=seed,
+                                    progress=args.problem == "closed-loop"))
+    finally:
+        close(ev)
+    run = _Run(rb.X, rb.F, rb.failed, time.perf_counter() - t)
+    if cache is not None:
+        _save_run(cache, run)
+    return run
+
+
+def _assist_key(base_key: str, assist: Any) -> str:
+    import hashlib
+
+    cfg = {k: v for k, v in sorted(assist.__dict__.items()) if k not in ("seed", "progress")}
+    return hashlib.sha256(repr((base_key, cfg)).encode()).hexdigest()[:12]
+
+
+def _save_run(path: Path, run: _Run) -> None:
+    from celegans.io import atomic_path
+
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, X=run.X, F=run.F, failed=run.failed, wall_s=run.wall_s)
+
+
+def _load_run(path: Path) -> _Run:
+    with np.load(path) as d:
+        return _Run(d["X"], d["F"], d["failed"], float(d["wall_s"]))
+
+
+def run_assisted(config: Any, make, close, cache: Path | None) -> _Run:
+    """The surrogate-assisted search with ``config``; cached like :func:`run_baseline`."""
+    from fitting.surrogate.assisted import surrogate_assisted_optimise
+
+    if cache is not None and cache.exists():
+        print(f"seed {config.seed}: assisted run read from {cache}")
+        return _load_run(cache)
+    t = time.perf_counter()
+    ev = make()
+    try:
+        ra = surrogate_assisted_optimise(ev, config)
+    finally:
+        close(ev)
+    run = _Run(ra.X, ra.F, ra.failed, time.perf_counter() - t)
+    if cache is not None:
+        _save_run(cache, run)
+    return run
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -149,10 +277,23 @@ def main() -> None:
     ap.add_argument("--problem", default="spiking", choices=(*PROBLEMS, "closed-loop"))
     ap.add_argument("--model", default="gp", choices=("gp", "ensemble"),
                     help="surrogate of the assisted search (default gp)")
-    ap.add_argument("--water-s", type=float, default=2.0, help="closed-loop: run length (s)")
+    ap.add_argument("--outputs", default=None, choices=("objectives", "z"),
+                    help="what the GP models: the objectives, or the signed feature "
+                         "deviations z with the objective computed from them (default: z for "
+                         "closed-loop, objectives otherwise)")
+    ap.add_argument("--n-init", type=int, default=None, help="assisted: initial design size")
+    ap.add_argument("--batch", type=int, default=None, help="assisted: evaluations per step")
+    ap.add_argument("--water-s", type=float, default=4.0, help="closed-loop: run length (s)")
+    ap.add_argument("--discard-s", type=float, default=None,
+                    help="closed-loop: transient not measured (s; default half the run)")
     ap.add_argument("--executor", default="process", choices=("serial", "process"),
                     help="closed-loop: executor of the true simulations")
     ap.add_argument("--workers", type=int, default=2, help="closed-loop: worker processes")
+    ap.add_argument("--stage", default="both", choices=("both", "baseline", "assisted"),
+                    help="'baseline' / 'assisted': only run (and cache) those runs; 'both' "
+                         "compares them (runs read from the cache when present)")
+    ap.add_argument("--no-cache", action="store_true",
+                    help="closed-loop: do not read/write the runs under OUT/baseline/")
     ap.add_argument("--inverse", action="store_true", help="inverse-estimator calibration")
     ap.add_argument("--n-train", type=int, default=2000)
     ap.add_argument("--n-test", type=int, default=500)
@@ -161,18 +302,23 @@ def main() -> None:
     if args.inverse:
         run_inverse(args)
         return
-    from fitting.level1 import FitConfig, optimise
-    from fitting.surrogate.assisted import (
-        AssistConfig,
-        evaluations_to_reach,
-        surrogate_assisted_optimise,
-    )
+    from fitting.surrogate.assisted import AssistConfig, evaluations_to_reach
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     curves: dict[str, list[np.ndarray]] = {"nsga2": [], "assisted": []}
     runs = []
     closed = args.problem == "closed-loop"
+    hashes: dict[str, str] = {}
+    args.organism_snapshot = None
+    if closed:
+        snap, hashes = snapshot_organism(out)
+        args.organism_snapshot = str(snap)
+    outputs = args.outputs or ("z" if closed else "objectives")
+    key = _run_key(args, hashes)
+    cache_dir = out / "baseline" if closed and not args.no_cache else None
+    if cache_dir is not None:
+        cache_dir.mkdir(parents=True, exist_ok=True)
 
     def make():
         return build_closed_loop_evaluator(args) if closed else \
@@ -183,27 +329,36 @@ def main() -> None:
         if closed and ex is not None:
             ex.close()
 
-    assist = AssistConfig(max_evals=args.sa_evals, seed=0, model=args.model, progress=closed)
-    print(f"problem {args.problem}; NSGA-II pop {args.pop}, {args.base_evals} evaluations; "
-          f"surrogate-assisted ({args.model}) {args.sa_evals} evaluations, batch "
-          f"{assist.batch}; seeds {args.seeds}")
+    extra = {k: v for k, v in (("n_init", args.n_init), ("batch", args.batch)) if v is not None}
+    assist = AssistConfig(max_evals=args.sa_evals, seed=0, model=args.model, progress=closed,
+                          outputs=outputs, **extra)
+    print(f"problem {args.problem}"
+          + (f" (water {args.water_s:g} s, first {discard_of(args):g} s not measured)"
+             if closed else "")
+          + f"; NSGA-II pop {args.pop}, {args.base_evals} evaluations; "
+          f"surrogate-assisted ({args.model}, outputs {outputs}) {args.sa_evals} evaluations, "
+          f"initial design {assist.initial_size(3 if closed else 4)}, batch {assist.batch}; "
+          f"seeds {args.seeds}")
+    akey = _assist_key(key, assist)
+
+    def acache(seed: int) -> Path | None:
+        return cache_dir / f"assisted_{akey}_seed{seed}.npz" if cache_dir is not None else None
+
     for seed in args.seeds:
-        t = time.perf_counter()
-        ev = make()
-        try:
-            rb = optimise(ev, FitConfig(pop_size=args.pop, max_evals=args.base_evals, seed=seed,
-                                        progress=closed))
-        finally:
-            close(ev)
-        tb = time.perf_counter() - t
-        t = time.perf_counter()
-        ev = make()
-        try:
-            ra = surrogate_assisted_optimise(ev, AssistConfig(**{**assist.__dict__,
-                                                                 "seed": seed}))
-        finally:
-            close(ev)
-        ta = time.perf_counter() - t
+        cache = cache_dir / f"nsga2_{key}_seed{seed}.npz" if cache_dir is not None else None
+        rb = run_baseline(args, seed, make, close, cache) if args.stage != "assisted" else None
+        tb = rb.wall_s if rb is not None else 0.0
+        if rb is not None and args.stage == "baseline":
+            print(f"seed {seed}: NSGA-II best {rb.best_curve()[1][-1]:.4g} after "
+                  f"{rb.F.shape[0]} evaluations ({tb:.0f} s)")
+            continue
+        ra = run_assisted(AssistConfig(**{**assist.__dict__, "seed": seed}), make, close,
+                          acache(seed))
+        ta = ra.wall_s
+        if args.stage == "assisted":
+            print(f"seed {seed}: assisted best {ra.best_curve()[1][-1]:.4g} after "
+                  f"{ra.F.shape[0]} evaluations ({ta:.0f} s)")
+            continue
         cb, ca = rb.best_curve()[1], ra.best_curve()[1]
         curves["nsga2"].append(cb)
         curves["assisted"].append(ca)
@@ -227,6 +382,13 @@ def main() -> None:
         row["curves"] = {"nsga2": cb.tolist(), "assisted": ca.tolist()}
         runs.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "curves"}))
+    changed = [k for k, v in (closed_loop_inputs().items() if closed else ())
+               if _sha(v) != hashes[k]]
+    if changed:
+        print(f"WARNING: {changed} input file(s) changed in the working tree during this run; "
+              "the organism file was read from the snapshot, the network file was not")
+    if args.stage != "both" or not runs:
+        return
     summary = {}
     for k in ("50%", "75%", "100%"):
         ratios = [r["thresholds"][k]["ratio"] for r in runs]
@@ -249,11 +411,16 @@ def main() -> None:
               f"median {v['median_ratio']:.2f}x "
               f"(per seed {', '.join(f'{r:.2f}' for r in v['ratios'])}; evaluations NSGA-II/"
               f"assisted {ev})")
-    (out / "results.json").write_text(json.dumps(
-        {"problem": args.problem, "base_evals": args.base_evals, "pop": args.pop,
-         "sa_evals": args.sa_evals, "assist": {k: v for k, v in assist.__dict__.items()
-                                               if k != "seed"},
-         "runs": runs, "summary": summary}, indent=2, default=str))
+    from celegans.io import to_jsonable, write_json
+
+    tag = f"_{outputs}" if closed else ""        # closed loop: one file per surrogate output
+    write_json(out / f"results{tag}.json", to_jsonable(
+               {"problem": args.problem, "base_evals": args.base_evals, "pop": args.pop,
+                "sa_evals": args.sa_evals, "water_s": args.water_s if closed else None,
+                "discard_s": discard_of(args) if closed else None, "input_sha256": hashes,
+                "inputs_changed_during_run": changed,
+                "assist": {k: v for k, v in assist.__dict__.items() if k != "seed"},
+                "runs": runs, "summary": summary}))
     import matplotlib
 
     matplotlib.use("Agg")
@@ -269,9 +436,10 @@ def main() -> None:
     ax.set_xlabel("true simulations")
     ax.set_ylabel("best summed objective")
     ax.legend()
+    ax.set_title(f"{args.problem}" + (f" (surrogate outputs: {outputs})" if closed else ""))
     fig.tight_layout()
-    fig.savefig(out / "surrogate_savings.png", dpi=120)
-    print(f"figure: {out / 'surrogate_savings.png'}")
+    fig.savefig(out / f"surrogate_savings{tag}.png", dpi=120)
+    print(f"figure: {out / f'surrogate_savings{tag}.png'}")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,12 @@ members, ``explore_fraction`` of it from an inner optimiser (any name of
 :mod:`fitting.algorithms`, NSGA-II by default) run on the ensemble's lower confidence bound
 ``mu - kappa sigma``; same trust-region rule.
 
+``outputs="z"`` (GP only): the GPs model the evaluator's signed feature deviations ``z``
+instead of the objectives, and the objectives are computed from them by the known map of
+:mod:`fitting.surrogate.zmodel` (behaviour objectives: mean capped ``|z|`` per condition). The
+features are smooth where the objectives have kinks (``|z|`` at the target) and plateaus (the
+cap); same trust region, exploitation and Thompson sampling, on the computed objective.
+
 Chosen points are mutually distinct and distinct from the archive (``min_distance``). A
 checkpoint (history, trust-region state, fitted GP hyperparameters, diagnostics) is written
 atomically after every iteration; resume continues exactly (each iteration is seeded by
@@ -60,6 +66,14 @@ from fitting.checkpoint import (
 from fitting.level1 import OptimResult
 from fitting.surrogate.ensemble import EnsembleRegressor, SurrogateError
 from fitting.surrogate.gp import GaussianProcess, torch_single_thread
+from fitting.surrogate.region import box_candidates, far_enough, trust_region_box
+from fitting.surrogate.zmodel import (
+    ZObjective,
+    check_z_objective,
+    propose_z,
+    z_objective_of,
+    z_targets,
+)
 
 _LOG_EPS = 1e-6
 
@@ -91,6 +105,8 @@ class AssistConfig:
         ensemble: keyword arguments of :class:`EnsembleRegressor`.
         seed: base seed.
         progress: show a progress bar.
+        outputs: what the GPs model: ``"objectives"`` (log objectives) or ``"z"`` (signed
+            feature deviations, objectives computed from them; behaviour evaluators).
     """
 
     max_evals: int = 100
@@ -117,6 +133,7 @@ class AssistConfig:
         "weight_decay": 1e-4})
     seed: int = 0
     progress: bool = True
+    outputs: str = "objectives"
 
     def __post_init__(self) -> None:
         for name in ("max_evals", "batch", "inner_pop", "inner_generations", "n_candidates",
@@ -125,6 +142,8 @@ class AssistConfig:
                 raise SurrogateError(f"{name}: must be >= 1, got {getattr(self, name)}")
         if self.n_init is not None and self.n_init < 2:
             raise SurrogateError(f"n_init: need >= 2 initial evaluations, got {self.n_init}")
+        if self.outputs not in ("objectives", "z"):
+            raise SurrogateError(f"outputs: expected 'objectives' or 'z', got {self.outputs!r}")
         if self.model not in ("gp", "ensemble"):
             raise SurrogateError(f"model: expected 'gp' or 'ensemble', got {self.model!r}")
         if self.exploit < 0:
@@ -175,10 +194,6 @@ def _pareto_mask(F: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _far_enough(x: np.ndarray, others: np.ndarray, dmin: float) -> bool:
-    return others.size == 0 or float(np.min(np.linalg.norm(others - x, axis=1))) > dmin
-
-
 def select_candidates(Xc: np.ndarray, mu: np.ndarray, sd: np.ndarray, archive: np.ndarray,
                       batch: int, kappa: float, min_distance: float) -> np.ndarray:
     """Choose ``batch`` screened candidates to simulate (indices into ``Xc``).
@@ -194,7 +209,7 @@ def select_candidates(Xc: np.ndarray, mu: np.ndarray, sd: np.ndarray, archive: n
     for i in np.argsort(scal):
         if len(chosen) >= n_exploit:
             break
-        if _far_enough(Xc[i], taken, min_distance):
+        if far_enough(Xc[i], taken, min_distance):
             chosen.append(int(i))
             taken = np.vstack([taken, Xc[i]])
     front = np.flatnonzero(_pareto_mask(lcb))
@@ -210,7 +225,7 @@ def select_candidates(Xc: np.ndarray, mu: np.ndarray, sd: np.ndarray, archive: n
     for i in np.argsort(scal):               # top up from the ranking if the front ran out
         if len(chosen) >= batch:
             break
-        if int(i) not in chosen and _far_enough(Xc[i], taken, min_distance):
+        if int(i) not in chosen and far_enough(Xc[i], taken, min_distance):
             chosen.append(int(i))
             taken = np.vstack([taken, Xc[i]])
     return np.asarray(chosen, int)
@@ -265,32 +280,11 @@ def thompson_select(Xc: np.ndarray, members: np.ndarray, archive: np.ndarray, k:
     for _ in range(k):
         m = int(rng.integers(0, score.shape[0]))
         for i in np.argsort(score[m]):
-            if int(i) not in chosen and _far_enough(Xc[i], taken, min_distance):
+            if int(i) not in chosen and far_enough(Xc[i], taken, min_distance):
                 chosen.append(int(i))
                 taken = np.vstack([taken, Xc[i]])
                 break
     return chosen
-
-
-def trust_region_box(x_best: np.ndarray, length: float, lengthscales: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper corners of the trust region around ``x_best`` (clipped to the unit
-    cube): side ``length`` per coordinate, times ``lengthscales / geometric mean`` when given."""
-    if lengthscales is None:
-        w = np.ones_like(x_best)
-    else:
-        ls = np.asarray(lengthscales, float)
-        w = ls / np.exp(np.mean(np.log(ls)))
-    return np.clip(x_best - w * length / 2, 0.0, 1.0), np.clip(x_best + w * length / 2, 0.0, 1.0)
-
-
-def _box_candidates(x_best: np.ndarray, lo: np.ndarray, hi: np.ndarray, n: int,
-                    rng: np.random.Generator) -> np.ndarray:
-    d = x_best.size
-    pert = lo + (hi - lo) * rng.random((n, d))
-    mask = rng.random((n, d)) < min(1.0, 20.0 / d)
-    mask[np.arange(n), rng.integers(0, d, n)] = True
-    return np.where(mask, pert, x_best)
 
 
 def _refine_on_mean(models: list[GaussianProcess], x0: np.ndarray, lo: np.ndarray,
@@ -343,13 +337,13 @@ def _gp_propose(Xa: np.ndarray, Ya: np.ndarray, k: int, length: float, config: A
     x_best = Xa[int(np.argmin(s))]
     ls = np.exp(np.mean([np.log(m.lengthscales) for m in models], axis=0))
     lo, hi = trust_region_box(x_best, length, ls)
-    C = _box_candidates(x_best, lo, hi, config.n_candidates, rng)
+    C = box_candidates(x_best, lo, hi, config.n_candidates, rng)
     chosen: list[np.ndarray] = []
     taken = Xa.copy()
 
     def _take(x: np.ndarray) -> bool:
         nonlocal taken
-        if _far_enough(x, taken, config.min_distance):
+        if far_enough(x, taken, config.min_distance):
             chosen.append(x)
             taken = np.vstack([taken, x])
             return True
@@ -379,19 +373,30 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
                                 run_dir: str | os.PathLike | None = None, *,
                                 resume: bool = False,
                                 callback: Callable[[int, History], None] | None = None,
-                                initial: np.ndarray | None = None) -> AssistedResult:
+                                initial: np.ndarray | None = None,
+                                z_objective: ZObjective | None = None) -> AssistedResult:
     """Minimise ``evaluator``'s objectives with surrogate pre-screening (see module docstring).
 
     ``initial`` (unit-cube rows) are evaluated first, as part of the initial design (e.g. the
-    starting point). Returns an :class:`AssistedResult`; ``n_evals`` counts true simulations
-    only."""
+    starting point). With ``config.outputs == "z"`` the GPs model the evaluator's signed
+    feature deviations ``z`` and the objectives follow from them by ``z_objective`` (default
+    :func:`~fitting.surrogate.zmodel.z_objective_of` the evaluator, checked against the true
+    objectives of every evaluated batch). Returns an :class:`AssistedResult`; ``n_evals``
+    counts true simulations only."""
     t0 = time.perf_counter()
     d, m = int(evaluator.n_var), int(evaluator.n_obj)
     n_init = config.initial_size(d)
+    zobj = None
+    if config.outputs == "z":
+        if config.model != "gp":
+            raise SurrogateError("outputs='z' needs model='gp'")
+        zobj = z_objective if z_objective is not None else z_objective_of(evaluator)
     ckpt = Path(run_dir) / CHECKPOINT_NAME if run_dir is not None else None
     signature = {"method": "surrogate-assisted", "model": config.model, "seed": config.seed,
                  "n_init": n_init, "batch": config.batch,
                  "names": tuple(evaluator.space.names), "n_obj": m}
+    if config.outputs != "objectives":      # (checkpoints of objective-GP runs stay valid)
+        signature["outputs"] = config.outputs
     hist, it, diags = History(), 0, []
     tr: dict[str, Any] = {"length": config.tr_init, "fails": 0, "succ": 0, "gp": None}
     fail_tol = max(2, int(np.ceil(d / max(config.batch, 1))))
@@ -425,13 +430,21 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
             else:
                 seed_it = config.seed + 7919 * it
                 rng = np.random.default_rng(seed_it)
-                Xa, Fa, fa, _ = hist.arrays()
+                Xa, Fa, fa, Za = hist.arrays()
                 Ya = objective_targets(Fa, fa)
                 sa = np.where(fa, np.inf, Fa.sum(axis=1))
                 prev_best = float(np.min(sa))
                 k = min(config.batch, room)
                 pred = None
-                if config.model == "gp":
+                if zobj is not None:
+                    Fz = np.where(fa[:, None], np.inf, Fa)
+                    X, pred_sum, raws, gd = propose_z(
+                        Xa, z_targets(Za, fa, zobj.cap), Fz, k, tr["length"], zobj,
+                        config.gp, config.n_candidates, config.exploit, config.min_distance,
+                        seed_it, tr.get("gp"))
+                    tr = {**tr, "gp": raws}
+                    diag.update(gd)
+                elif config.model == "gp":
                     X, pred_sum, raws, gd = _gp_propose(Xa, Ya, k, tr["length"], config,
                                                         seed_it, tr.get("gp"))
                     tr = {**tr, "gp": raws}
@@ -445,6 +458,11 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
                     pred, pred_sum = None, None
                 diag["n_train"] = float(Xa.shape[0])
             res = evaluator.evaluate(X)
+            if zobj is not None:
+                if res.z is None:
+                    raise SurrogateError("outputs='z': the evaluator returns no deviations z")
+                check_z_objective(zobj, np.asarray(res.z, float), np.asarray(res.F, float),
+                                  res.failed)
             hist.add(X, res.F, res.failed, res.z if res.z is not None else
                      np.zeros((len(X), 0)))
             ok = ~np.asarray(res.failed, bool)
