@@ -164,13 +164,19 @@ class ProcessExecutor(Executor):
         strikes: dict[int, int] = {}
         while todo:
             pool = self._get_pool()
-            futs: dict[Future, int] = {pool.submit(simulate_one, spec, params[i], protocol): i
-                                       for i in todo}
+            # at most one evaluation per worker in flight: a future the pool has queued but no
+            # worker runs yet would otherwise count as running and could time out waiting
+            queue = list(todo)
+            futs: dict[Future, int] = {}
             started: dict[Future, float] = {}
-            pending = set(futs)
+            pending: set[Future] = set()
             broken = False
+
+            refill = (pool, queue, pending, futs, started, spec, protocol, params)
+            self._refill(*refill)
             while pending:
-                done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+                done, _ = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+                pending -= done
                 now = time.monotonic()
                 for f in done:
                     i = futs[f]
@@ -180,11 +186,7 @@ class ProcessExecutor(Executor):
                         broken = True
                     except Exception as exc:  # noqa: BLE001
                         results[i] = Outcome(None, None, f"{type(exc).__name__}: {exc}")
-                for f in pending:
-                    if f.running() and f not in started:
-                        started[f] = now
-                overdue = [f for f in pending if f in started
-                           and now - started[f] > self.timeout_s]
+                overdue = [f for f in pending if now - started[f] > self.timeout_s]
                 if overdue or broken:
                     for f in overdue:
                         results[futs[f]] = Outcome(None, None,
@@ -192,14 +194,24 @@ class ProcessExecutor(Executor):
                     if broken:  # a worker died: whatever was running gets a strike
                         for f in pending | done:
                             i = futs[f]
-                            if i not in results and (f in started or f.done()):
+                            if i not in results:
                                 strikes[i] = strikes.get(i, 0) + 1
                                 if strikes[i] >= 2:
                                     results[i] = Outcome(None, None, "worker process died")
                     self._kill_pool()
                     break
+                self._refill(*refill)
             todo = [i for i in todo if i not in results]
         return [results[i] for i in range(len(params))]
+
+    def _refill(self, pool, queue, pending, futs, started, spec, protocol, params) -> None:
+        """Submit queued evaluations until every worker has one; their clocks start now."""
+        while queue and len(pending) < self.n_workers:
+            i = queue.pop(0)
+            f = pool.submit(simulate_one, spec, params[i], protocol)
+            futs[f] = i
+            started[f] = time.monotonic()
+            pending.add(f)
 
     def close(self) -> None:
         if self._pool is not None:

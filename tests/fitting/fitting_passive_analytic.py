@@ -71,3 +71,12 @@ def simulate_slow(model, params, protocol, **kw) -> TraceResult:
     if np.any(np.asarray(params["C"], float) > 50.0):
         time.sleep(30)
     return simulate_passive(model, params, protocol, **kw)
+
+
+def simulate_sleepy(model, params, protocol, **kw) -> TraceResult:
+    """Sleeps 2 s when C > 50 pF (a slow but healthy evaluation), else the analytic cell."""
+    import time
+
+    if np.any(np.asarray(params["C"], float) > 50.0):
+        time.sleep(2.0)
+    return simulate_passive(model, params, protocol, **kw)

@@ -41,6 +41,23 @@ def test_process_pool_times_out_hung_evaluation_and_continues(target, passive_pa
         ex.close()
 
 
+def test_process_pool_clock_starts_when_a_worker_takes_the_evaluation(target, passive_params):
+    # three 2-s evaluations on one worker with a 3.5-s timeout: each is within its budget;
+    # queued evaluations must not be timed while they wait for the worker
+    space = ParamSpace.from_parameters(passive_params)
+    ex = ProcessExecutor(n_workers=1, timeout_s=3.5)
+    try:
+        ev = Evaluator(space, SimSpec("passive", function="fitting_passive_analytic:"
+                                      "simulate_sleepy", dt_ms=0.2, batched=False),
+                       ObjectiveSet(target), ex)
+        assert not ev.evaluate(_points(space)[[0]]).failed.any()  # the worker is up
+        slow = space.to_unit(np.array([[80.0, 0.5, -50.0]] * 3))
+        res = ev.evaluate(slow)
+        assert not res.failed.any(), res.reasons
+    finally:
+        ex.close()
+
+
 def test_dask_local_cluster_two_worker_processes(target, passive_params):
     pytest.importorskip("distributed")
     space = ParamSpace.from_parameters(passive_params)
