@@ -87,12 +87,14 @@ def on_grid(t_ref: np.ndarray, v_ref: np.ndarray, t: np.ndarray) -> np.ndarray:
 
 
 def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_every,
-              device="cpu", dtype="float64"):
+              device="cpu", dtype="float64", compile_path="aot"):
     import torch
 
+    import celegans.torchsim.integrator as integ
     from celegans.torchsim.cell import simulate_cell_torch
 
     torch.set_num_threads(threads)
+    integ.AOT_ENABLED = compile_path == "aot"
     kw = dict(cell=cell_name, device=device, dtype=dtype, compile=compile_, chunk=chunk,
               record_every=record_every)
     t0 = time.perf_counter()
@@ -131,6 +133,9 @@ def main() -> None:
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"],
                     help="torch dtype (the reference and peers stay float64)")
     ap.add_argument("--no-compile", action="store_true", help="eager torch (slow)")
+    ap.add_argument("--compile-path", default="aot", choices=["aot", "dynamo"],
+                    help="compiled torch chunks: ahead of time (AOTInductor, default) or "
+                         "torch.compile (the path before issue 4's per-call overhead cut)")
     ap.add_argument("--record-every", type=int, default=1)
     ap.add_argument("--n-ref", type=int, default=4, help="parameter sets run in NEURON")
     ap.add_argument("--bpo-evals", type=int, default=10)
@@ -186,20 +191,42 @@ def main() -> None:
             params = {k: v[:B] for k, v in allp.items()}
             r, el, tc = run_torch(cell_name, params, pr, dt, not args.no_compile,
                                   args.chunk, args.threads, args.record_every, args.device,
-                                  args.dtype)
+                                  args.dtype, args.compile_path)
             vt = r.v[:nref, 0, 0, :]
             err = rmse(vt, on_grid(tref, vref, np.asarray(r.time_ms)))
-            tag = ("" if args.no_compile else " (torch.compile)") + (
+            ctag = " (AOT compiled)" if args.compile_path == "aot" else " (torch.compile)"
+            tag = ("" if args.no_compile else ctag) + (
                 "" if args.dtype == "float64" else f" {args.dtype}")
             row = dict(cell=cell_name, method="torch" + tag, dt=dt, threads=args.threads, B=B,
                        sets_per_s=B / el, rmse_mV=err, compile_s=tc, chunk=args.chunk,
-                       device=args.device, dtype=args.dtype, failed=int(np.sum(r.failed)))
+                       device=args.device, dtype=args.dtype, failed=int(np.sum(r.failed)),
+                       compile_path=None if args.no_compile else args.compile_path)
             results.append(row)
             print(f"{cell_name:7s} {row['method']:23s} dt={dt:<6g} B={B:5d}  {B / el:9.1f} "
                   f"sets/s  RMSE {err:.2e} mV  (run {el:.2f} s, warm-up/compile {tc:.1f} s, "
                   f"failed {row['failed']})", flush=True)
             del r
-        if args.no_peers or cell_name != "HH1952":
+        if args.no_peers:
+            continue
+        if cell_name != "HH1952":
+            # C. elegans cells: Jaxley (one fused Channel with the project's kinetics in
+            # jax.numpy) and BluePyOpt+eFEL with the project's compiled mechanisms
+            sys.path.insert(0, str(PEERS))
+            from run_cell_peers import run_cell_peers
+
+            peer_python("jaxley", cache)
+            peer_python("bluepyopt", cache)
+            for r in run_cell_peers(cell_name, allp, pr, args.batches, peer_dt, nref,
+                                    args.threads, cache, args.bpo_evals,
+                                    reference=(tref, vref)):
+                r.pop("v", None)
+                r.pop("time_ms", None)
+                results.append(r)
+                err = r.get("rmse_mV", float("nan"))
+                note = f" FAILED: {r['error'][-200:]}" if "error" in r else ""
+                print(f"{cell_name:7s} {r['method']:38s} B={r['B']:5d}  "
+                      f"{r['sets_per_s']:9.2f} sets/s  RMSE {err:.2e} mV  (compile "
+                      f"{r.get('compile_s', 0.0) or 0.0:.1f} s){note}", flush=True)
             continue
         with tempfile.TemporaryDirectory() as tmp:
             prob = Path(tmp) / "problem.npz"
