@@ -212,17 +212,26 @@ def run_baseline(args: argparse.Namespace, seed: int, make, close, cache: Path |
     files), so assisted-search variants can be compared without rerunning the baseline."""
     from fitting.level1 import FitConfig, optimise
 
+    def run(ev):
+        return optimise(ev, FitConfig(pop_size=args.pop, max_evals=args.base_evals, seed=seed,
+                                      progress=args.problem == "closed-loop"))
+
+    return _cached_run(f"seed {seed}: NSGA-II", run, make, close, cache)
+
+
+def _cached_run(label: str, search, make, close, cache: Path | None) -> _Run:
+    """``search(evaluator)`` timed on a fresh evaluator, or its result read from ``cache``
+    (written there after a run)."""
     if cache is not None and cache.exists():
-        print(f"seed {seed}: NSGA-II run read from {cache}")
+        print(f"{label} run read from {cache}")
         return _load_run(cache)
     t = time.perf_counter()
     ev = make()
     try:
-        rb = optimise(ev, FitConfig(pop_size=args.pop, max_evals=args.base_evals, seed=seed,
-                                    progress=args.problem == "closed-loop"))
+        r = search(ev)
     finally:
         close(ev)
-    run = _Run(rb.X, rb.F, rb.failed, time.perf_counter() - t)
+    run = _Run(r.X, r.F, r.failed, time.perf_counter() - t)
     if cache is not None:
         _save_run(cache, run)
     return run
@@ -251,19 +260,8 @@ def run_assisted(config: Any, make, close, cache: Path | None) -> _Run:
     """The surrogate-assisted search with ``config``; cached like :func:`run_baseline`."""
     from fitting.surrogate.assisted import surrogate_assisted_optimise
 
-    if cache is not None and cache.exists():
-        print(f"seed {config.seed}: assisted run read from {cache}")
-        return _load_run(cache)
-    t = time.perf_counter()
-    ev = make()
-    try:
-        ra = surrogate_assisted_optimise(ev, config)
-    finally:
-        close(ev)
-    run = _Run(ra.X, ra.F, ra.failed, time.perf_counter() - t)
-    if cache is not None:
-        _save_run(cache, run)
-    return run
+    return _cached_run(f"seed {config.seed}: assisted",
+                       lambda ev: surrogate_assisted_optimise(ev, config), make, close, cache)
 
 
 def main() -> None:

@@ -51,22 +51,23 @@ def default_network_parameters() -> ParameterSet:
     return ParameterSet.load(DEFAULT_NETWORK_FILE)
 
 
+def _pair_name(prefix: str, what: str, kind: str, pre: str, post: str) -> str:
+    """``<prefix><kind>.<pre>.<post>`` (gap pairs sorted: gap junctions have no direction)."""
+    if kind not in KINDS:
+        raise NetworkError(f"{what} kind {kind!r} not one of {KINDS}")
+    if kind == "gap":
+        pre, post = sorted((pre, post))
+    return f"{prefix}{kind}.{pre}.{post}"
+
+
 def multiplier_name(kind: str, pre_cls: str, post_cls: str) -> str:
     """Name of a class-pair multiplier parameter (gap pairs are sorted)."""
-    if kind not in KINDS:
-        raise NetworkError(f"multiplier kind {kind!r} not one of {KINDS}")
-    if kind == "gap":
-        pre_cls, post_cls = sorted((pre_cls, post_cls))
-    return f"mult.{kind}.{pre_cls}.{post_cls}"
+    return _pair_name("mult.", "multiplier", kind, pre_cls, post_cls)
 
 
 def connection_name(kind: str, pre: str, post: str) -> str:
     """Name of a per-connection scale parameter (gap neuron names are sorted)."""
-    if kind not in KINDS:
-        raise NetworkError(f"connection kind {kind!r} not one of {KINDS}")
-    if kind == "gap":
-        pre, post = sorted((pre, post))
-    return f"{CONN_PREFIX}{kind}.{pre}.{post}"
+    return _pair_name(CONN_PREFIX, "connection", kind, pre, post)
 
 
 def neuron_sign_value(sign: str, transmitters: Sequence[str], params: Mapping[str, float]) -> float:

@@ -32,13 +32,16 @@ def test_fused_equals_per_channel_kernel(cell):
     assert np.ptp(fused.v[1, 0]) > 1.0  # the step does something
 
 
-def test_recorded_gate_matches_open_fraction_inputs():
-    r = simulate_cell_torch("hh", None, PR, 0.05, cell="RMD", device="cpu",
-                            record=("v", "shl1.m", "egl19.h", "slo1_egl19.m"))
-    for var in ("shl1.m", "egl19.h", "slo1_egl19.m"):
+def test_recorded_gates_are_exported_from_the_packed_state():
+    gates = ("v", "shl1.m", "egl19.h", "slo1_egl19.m")
+    r = simulate_cell_torch("hh", None, PR, 0.05, cell="RMD", device="cpu", record=gates)
+    ref = simulate_cell_torch("hh", None, PR, 0.05, cell="RMD", device="cpu", record=gates,
+                              tables=False)
+    for var in gates[1:]:
         x = r.data[var]
         assert x.shape == r.v.shape
         assert np.all((x >= 0) & (x <= 1)) and np.ptp(x) > 0
+        assert np.abs(x - ref.data[var]).max() < 1e-4
 
 
 def test_fused_gradient_matches_finite_difference():
