@@ -21,11 +21,15 @@ Examples::
         --nrn-dts 0.1 --no-peers
     python benchmarks/bench_single_cell.py --cells HH1952 --dt 0.025 0.05 0.1 --no-peers
     python benchmarks/bench_single_cell.py --cells HH1952 --dtype float32 --no-peers
+    python benchmarks/bench_single_cell.py --cells HH1952 --paths native aot --no-peers
 
-The first torch call of a (cell, dt, chunk) compiles one fused kernel of ``--chunk`` steps
-(the model's default: 40 for HH1952, 2 for the many-channel C. elegans cells; tens of seconds
-to minutes on a busy 2-core machine; inductor caches it on disk for later runs); the figure
-printed as "warm-up/compile" is that cost, apart from the sets/s. ``--nrn-dts`` also times
+``--paths`` picks the torch paths timed: ``native`` (default; hh cells on CPU without
+gradients run the whole-run C kernel of ``celegans.torchsim.native_hh``, built once with the
+system compiler in about a second), ``aot``/``dynamo`` (compiled torch chunks: the first call of
+a (cell, dt, chunk) compiles one fused kernel of ``--chunk`` steps, the model's default 40 for
+HH1952 and 2 for the many-channel C. elegans cells, tens of seconds to minutes on a busy 2-core
+machine, cached on disk), ``eager``. The figure printed as "warm-up/compile" is the first
+call's cost, apart from the sets/s. ``--nrn-dts`` also times
 NEURON at larger steps with their error, for the comparison at equal accuracy (BluePyOpt runs
 NEURON one set at a time, so NEURON sequential bounds its speed from above).
 """
@@ -86,17 +90,26 @@ def on_grid(t_ref: np.ndarray, v_ref: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.stack([np.interp(t, t_ref, row) for row in np.asarray(v_ref)])
 
 
-def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_every,
-              device="cpu", dtype="float64", compile_path="aot"):
+#: torch paths: label and how they are selected
+PATHS = {"native": "torch native kernel", "aot": "torch AOT compiled",
+         "dynamo": "torch torch.compile", "eager": "torch eager"}
+
+
+def run_torch(cell_name, params, protocol, dt, path, chunk, threads, record_every,
+              device="cpu", dtype="float64"):
+    """One timed torch run on ``path`` (``native``: the whole-run C kernel of native_hh;
+    ``aot``/``dynamo``: compiled torch chunks; ``eager``: the torch step in Python)."""
     import torch
 
     import celegans.torchsim.integrator as integ
+    from celegans.torchsim import native_hh
     from celegans.torchsim.cell import simulate_cell_torch
 
     torch.set_num_threads(threads)
-    integ.AOT_ENABLED = compile_path == "aot"
-    kw = dict(cell=cell_name, device=device, dtype=dtype, compile=compile_, chunk=chunk,
-              record_every=record_every)
+    integ.AOT_ENABLED = path in ("aot", "native")
+    # native falls back to the AOT chunks where it does not apply (CUDA, float32)
+    kw = dict(cell=cell_name, device=device, dtype=dtype, compile=path != "eager",
+              chunk=chunk, record_every=record_every, native=path == "native")
     t0 = time.perf_counter()
     first = {k: v[:2] for k, v in params.items()}
     from celegans.protocols import CurrentClamp
@@ -106,10 +119,13 @@ def run_torch(cell_name, params, protocol, dt, compile_, chunk, threads, record_
     simulate_cell_torch("hh", first, warm, dt, **kw)  # compile (cached on disk) / warm-up
     t_compile = time.perf_counter() - t0
     t0 = time.perf_counter()
+    runs = native_hh.STATS["runs"]
     r = simulate_cell_torch("hh", params, protocol, dt, **kw)
     if str(device) != "cpu" and torch.cuda.is_available():
         torch.cuda.synchronize()
-    return r, time.perf_counter() - t0, t_compile
+    el = time.perf_counter() - t0
+    used = path if path != "native" or native_hh.STATS["runs"] > runs else "aot"
+    return r, el, t_compile, used
 
 
 def main() -> None:
@@ -132,10 +148,10 @@ def main() -> None:
     ap.add_argument("--device", default="cpu", help="torch device: cpu, cuda or auto")
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"],
                     help="torch dtype (the reference and peers stay float64)")
-    ap.add_argument("--no-compile", action="store_true", help="eager torch (slow)")
-    ap.add_argument("--compile-path", default="aot", choices=["aot", "dynamo"],
-                    help="compiled torch chunks: ahead of time (AOTInductor, default) or "
-                         "torch.compile (the path before issue 4's per-call overhead cut)")
+    ap.add_argument("--paths", nargs="+", default=["native"], choices=list(PATHS),
+                    help="torch paths to time: native (whole-run C kernel, the default for "
+                         "hh cells on CPU), aot (AOTInductor chunks), dynamo (torch.compile "
+                         "chunks), eager")
     ap.add_argument("--record-every", type=int, default=1)
     ap.add_argument("--n-ref", type=int, default=4, help="parameter sets run in NEURON")
     ap.add_argument("--bpo-evals", type=int, default=10)
@@ -187,20 +203,19 @@ def main() -> None:
             results.append(row)
             print(f"{cell_name:7s} NEURON sequential       dt={ndt:<6g} B={nref:5d}  "
                   f"{nref / el:9.1f} sets/s  RMSE {err:.2e} mV", flush=True)
-        for dt, B in [(dt, B) for dt in args.dt for B in args.batches]:
+        for path, dt, B in [(q, dt, B) for q in args.paths for dt in args.dt
+                            for B in args.batches]:
             params = {k: v[:B] for k, v in allp.items()}
-            r, el, tc = run_torch(cell_name, params, pr, dt, not args.no_compile,
-                                  args.chunk, args.threads, args.record_every, args.device,
-                                  args.dtype, args.compile_path)
+            r, el, tc, used = run_torch(cell_name, params, pr, dt, path, args.chunk,
+                                        args.threads, args.record_every, args.device,
+                                        args.dtype)
             vt = r.v[:nref, 0, 0, :]
             err = rmse(vt, on_grid(tref, vref, np.asarray(r.time_ms)))
-            ctag = " (AOT compiled)" if args.compile_path == "aot" else " (torch.compile)"
-            tag = ("" if args.no_compile else ctag) + (
-                "" if args.dtype == "float64" else f" {args.dtype}")
-            row = dict(cell=cell_name, method="torch" + tag, dt=dt, threads=args.threads, B=B,
-                       sets_per_s=B / el, rmse_mV=err, compile_s=tc, chunk=args.chunk,
+            tag = "" if args.dtype == "float64" else f" {args.dtype}"
+            row = dict(cell=cell_name, method=PATHS[used] + tag, dt=dt, threads=args.threads,
+                       B=B, sets_per_s=B / el, rmse_mV=err, compile_s=tc, chunk=args.chunk,
                        device=args.device, dtype=args.dtype, failed=int(np.sum(r.failed)),
-                       compile_path=None if args.no_compile else args.compile_path)
+                       path=used)
             results.append(row)
             print(f"{cell_name:7s} {row['method']:23s} dt={dt:<6g} B={B:5d}  {B / el:9.1f} "
                   f"sets/s  RMSE {err:.2e} mV  (run {el:.2f} s, warm-up/compile {tc:.1f} s, "

@@ -75,12 +75,9 @@ def mod_hash(files: Iterable[Path]) -> str:
 
 def cache_root() -> Path:
     """Directory holding compiled mechanism libraries (one subdirectory per hash)."""
-    env = os.environ.get("CELEGANS_CACHE")
-    if env:
-        return Path(env).expanduser() / "nrnmech"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "celegans" / "nrnmech"
+    from celegans.cache import cache_dir
+
+    return cache_dir("nrnmech")
 
 
 def _find_library(build_dir: Path) -> Path | None:

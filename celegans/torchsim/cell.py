@@ -167,7 +167,7 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
                           device: Any = "auto", dtype: Any = None, compile: bool = False,
                           chunk: int | None = None, record_every: int = 1,
                           progress: bool = False,
-                          tables: bool = True,
+                          tables: bool = True, native: bool = True,
                           ) -> tuple[np.ndarray, dict[str, Tensor], Tensor, tuple[int, ...]]:
     """Run a batch; returns ``(time_ms, traces, failed, batch)`` with torch traces of shape
     ``(B, n_sweeps, n_time)`` (B = 1 for an unbatched call), autograd graph kept."""
@@ -213,7 +213,8 @@ def simulate_cell_tensors(model: str, params: Mapping[str, Any] | None,
                                       k.compile_chunk or DEFAULT_CHUNK),
                                   model_key=(pm.key, str(dev), dt_),
                                   progress=progress,
-                                  g_clamp=_seclamp_g_ns() if vclamp else None)
+                                  g_clamp=_seclamp_g_ns() if vclamp else None,
+                                  native=native)
     time_ms = np.arange(0, n + 1, every) * float(dt_ms)
     return time_ms, traces, failed, pm.batch
 
@@ -238,13 +239,17 @@ def simulate_cell_torch(model: str, params: Mapping[str, Any] | None,
             ``record_every`` (keep every k-th step), ``progress``, ``tables`` (``hh``: the fused
             step of :mod:`celegans.torchsim.hh_fused`, gates read from 0.01-mV tables of
             ``inf`` and ``exp(-dt/tau)`` and all channels in a few wide ops, default True;
-            False evaluates every rate function channel by channel each step).
+            False evaluates every rate function channel by channel each step), ``native``
+            (default True: runs without gradients of ``hh`` cells on CPU in float64 go
+            through the native kernel of :mod:`celegans.torchsim.native_hh`, whole run in one
+            call, same arithmetic as the fused step; False: the torch step).
 
     Returns:
         TraceResult, ``data[var]`` of shape ``(*batch, n_sweeps, 1, n_time)``; parameter sets
         whose state became non-finite are flagged in ``failed`` instead of raising.
     """
-    known = {"cell", "device", "dtype", "compile", "chunk", "record_every", "progress", "tables"}
+    known = {"cell", "device", "dtype", "compile", "chunk", "record_every", "progress", "tables",
+             "native"}
     unknown = set(options) - known
     if unknown:
         raise TorchSimError(f"simulate_cell_torch: unknown options {sorted(unknown)} "

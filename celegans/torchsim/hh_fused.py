@@ -26,6 +26,7 @@ interpolation). Tables cost ~16 MB (float64) per cell.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -86,7 +87,7 @@ def build(kernel: Any, p: Mapping[str, Any], dt: float, device: Any, dtype: Any
     order = [ONE] + [f"{c}.{g}" for c, g in (*tab_gates, *slo_gates, *direct)]
     pos = {n: i for i, n in enumerate(order)}
     gp = {c: kernel._group(p, specs[c].group) for c in kernel.channels}
-    tensors = _tables(kernel, p, gp, tab_gates, slo_gates, pos, dt, device, dtype)
+    tensors = _cached_tables(kernel, p, gp, tab_gates, slo_gates, pos, dt, device, dtype)
     prod, n_lin, n_fac, lin_one, fac_one = _products(kernel, gp, pos, device, dtype)
     tensors.update(prod)
     is_ca = [1.0 if specs[c].ion == "ca" else 0.0 for c in kernel.channels]
@@ -100,6 +101,33 @@ def build(kernel: Any, p: Mapping[str, Any], dt: float, device: Any, dtype: Any
     plan = FusedPlan(order, 1 + len(tab_gates), len(slo_gates), direct, list(kernel.channels),
                      lin_one, fac_one, n_fac, any(is_ca), n_lin)
     return plan, tensors
+
+
+#: recently built tables (a batch of parameter sets re-run with new conductances reuses them)
+_TABLE_CACHE: OrderedDict[tuple, dict[str, Tensor]] = OrderedDict()
+TABLE_CACHE_SIZE = 4
+
+
+def _cached_tables(kernel: Any, p: Mapping[str, Any], gp: Mapping[str, Any],
+                   tab_gates: list[tuple[str, str]], slo_gates: list[tuple[str, str]],
+                   pos: Mapping[str, int], dt: float, device: Any, dtype: Any
+                   ) -> dict[str, Tensor]:
+    """:func:`_tables`, memoised on what they are built from: the gates, every scalar
+    ``<group>.<constant>`` and ``E_Ca`` of ``p`` (a batched kinetic constant never reaches
+    here), dt, device and dtype."""
+    consts = tuple(sorted((k, float(v)) for k, v in p.items()
+                          if ("." in k or k == "E_Ca") and _float(v)))
+    key = (type(kernel).__name__, tuple(tab_gates), tuple(slo_gates), consts, float(dt),
+           str(device), dtype)
+    hit = _TABLE_CACHE.get(key)
+    if hit is None:
+        hit = _tables(kernel, p, gp, tab_gates, slo_gates, pos, dt, device, dtype)
+        _TABLE_CACHE[key] = hit
+        while len(_TABLE_CACHE) > TABLE_CACHE_SIZE:
+            _TABLE_CACHE.popitem(last=False)
+    else:
+        _TABLE_CACHE.move_to_end(key)
+    return dict(hit)
 
 
 def _tables(kernel: Any, p: Mapping[str, Any], gp: Mapping[str, Any],
@@ -258,7 +286,10 @@ def update_gates(plan: FusedPlan, kernel: Any, v: Tensor, s: Mapping[str, Tensor
     nt, ns = plan.n_tab, plan.n_slo
     tab = p["__hh_table__"]
     W = tab.shape[1] // 2
-    u = torch.clamp((v - TABLE_VMIN) * (1.0 / TABLE_STEP), 0.0, float(tab.shape[0] - 2))
+    # a NaN voltage (a blown-up parameter set, flagged by the integrator) reads row 0 rather
+    # than an index out of range that would fail the whole batch
+    u = torch.clamp(torch.nan_to_num((v - TABLE_VMIN) * (1.0 / TABLE_STEP), nan=0.0), 0.0,
+                    float(tab.shape[0] - 2))
     i0 = u.long()
     f = (u - i0).reshape(-1)
     rows = torch.index_select(tab, 0, i0.reshape(-1)).T        # (2W, N): row gather is cheap

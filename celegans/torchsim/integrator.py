@@ -289,8 +289,8 @@ def _needs_grad(*objs: Any) -> bool:
 def run_steps(model: TorchModel, v0: Tensor, s0: dict[str, Tensor], p: Mapping[str, Any],
               c: Any, i_ext: Tensor, dt: float, n_steps: int, *, record: Sequence[str] = ("v",),
               record_every: int = 1, compile: bool = False, chunk: int = DEFAULT_CHUNK,
-              model_key: Any = None, progress: bool = False, g_clamp: float | None = None
-              ) -> tuple[dict[str, Tensor], Tensor, dict[str, Tensor]]:
+              model_key: Any = None, progress: bool = False, g_clamp: float | None = None,
+              native: bool = True) -> tuple[dict[str, Tensor], Tensor, dict[str, Tensor]]:
     """Integrate ``n_steps`` steps.
 
     Args:
@@ -302,6 +302,9 @@ def run_steps(model: TorchModel, v0: Tensor, s0: dict[str, Tensor], p: Mapping[s
         record_every: keep one sample every this many steps (plus t = 0).
         compile: use the chunked ``torch.compile`` fast path (``chunk`` steps per call).
         g_clamp: series conductance (nS) of a voltage clamp; None for current clamp.
+        native: without gradients, on CPU in float64, run ``hh`` cells whose fused step
+            applies in the native kernel (:mod:`celegans.torchsim.native_hh`; the same
+            arithmetic, whole run in one call); ``False``: always the torch step.
 
     Returns:
         ``(traces, failed, final_state)``: ``traces[var]`` of shape ``(B, S, 1 + n_steps //
@@ -313,11 +316,11 @@ def run_steps(model: TorchModel, v0: Tensor, s0: dict[str, Tensor], p: Mapping[s
     with flush_denormals(), torch.set_grad_enabled(grad):
         return _run_steps(model, v0, s0, p, c, i_ext, dt, n_steps, tuple(record),
                           int(record_every), compile, int(chunk), model_key, progress, g_clamp,
-                          grad)
+                          grad, native)
 
 
 def _run_steps(model, v0, s0, p, c, i_ext, dt, n_steps, record, every, compile, chunk,
-               model_key, progress, g_clamp, grad):
+               model_key, progress, g_clamp, grad, native):
     v, s = v0, dict(s0)
     n_rec = 1 + n_steps // every
     first = _pick(v, s, None, record)
@@ -350,7 +353,16 @@ def _run_steps(model, v0, s0, p, c, i_ext, dt, n_steps, record, every, compile, 
 
         it = tqdm(total=n_steps, desc="torchsim", unit="step", leave=False)
     kk = max(every, (chunk // every) * every)
-    if compile:
+    if native and outs is not None:
+        # hh cells on CPU without gradients: the whole run in one native kernel
+        from celegans.torchsim import native_hh
+
+        res = native_hh.run(model, v, s, p, c, i_ext, dt, n_steps, record, every, g_clamp,
+                            outs, bad, pos, it)
+        if res is not None:
+            v, s, bad = res
+            done = n_steps
+    if compile and done < n_steps:
         pc = {**p, _CAP: c}
         consts = {n: float(x) for n, x in pc.items() if not isinstance(x, Tensor)}
         tensors = {n: x for n, x in pc.items() if isinstance(x, Tensor)}

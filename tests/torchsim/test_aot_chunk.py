@@ -76,9 +76,11 @@ def test_aot_chunks_equal_eager_across_batches(tmp_path, monkeypatch):
     eager path's, failures are flagged as on the eager path, and no run falls back to
     torch.compile (S = 3 sweeps = 3 channels: the sweep axis stays fixed)."""
     import celegans.torchsim.integrator as integ
+    from celegans.torchsim import native_hh
 
     monkeypatch.setenv("CELEGANS_AOT_CACHE", str(tmp_path))
     monkeypatch.setattr(integ, "AOT_ENABLED", True)
+    monkeypatch.setattr(native_hh, "ENABLED", False)  # hh cells would run natively
     compiled = []
     real = aot_chunk.compile_flat
 

@@ -144,11 +144,12 @@ def test_device_auto_runs_and_matches_cpu():
 
 def test_grad_and_no_grad_paths_agree():
     # with gradients the samples are concatenated, without them written into one buffer
+    # (the torch step both times: native=False; the native kernel has its own test file)
     pr = CurrentClamp((0.0, 100.0), 2.0, 8.0, 10.0)
     g = torch.tensor([1200.0, 800.0], dtype=torch.float64)
     _, tr0, f0, _ = simulate_cell_tensors("hh", {"g_hh_na": g}, pr, 0.025, cell="HH1952",
                                           record=("v", "hh_na.m"), device="cpu",
-                                          record_every=4)
+                                          record_every=4, native=False)
     _, tr1, f1, _ = simulate_cell_tensors("hh", {"g_hh_na": g.clone().requires_grad_()}, pr,
                                           0.025, cell="HH1952", record=("v", "hh_na.m"),
                                           device="cpu", record_every=4)

@@ -67,7 +67,10 @@ def test_vclamp_agrees_with_neuron(model, opts, params):
 
 
 @pytest.mark.slow
-def test_vclamp_compiled_equals_eager():
+def test_vclamp_compiled_equals_eager(monkeypatch):
+    from celegans.torchsim import native_hh
+
+    monkeypatch.setattr(native_hh, "ENABLED", False)  # the compiled torch step itself
     params = {"g_hh_na": [1200.0, 900.0]}
     eager = simulate_cell_torch("hh", params, PR, 0.025, cell="HH1952", record=("v", "i"),
                                 device="cpu")

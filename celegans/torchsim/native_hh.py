@@ -1,0 +1,319 @@
+"""CPU fast path for ``hh`` cells: the whole run in one native call (no per-step dispatch).
+
+A compiled torch step (AOTInductor) still costs a library call and several loops over the
+batch per step, which at small batches is most of the run (~5 us per step). This module runs
+the same arithmetic as the fused torch step (:mod:`celegans.torchsim.hh_fused`, with its
+tables and product lists as the data) in a small C kernel (``native/hh_kernel.c``) that takes
+one parameter set x sweep at a time through all its steps with the state in registers.
+
+* Used by :func:`celegans.torchsim.integrator.run_steps` (``native=True``, the default) for
+  runs without gradients, on CPU, in float64, when the fused step applies (kinetic constants
+  not batched), compiled or not: it needs no torch compilation. Anything else (gradients,
+  CUDA, float32, batched kinetics, ``native=False``) takes the torch path.
+* Built on first use with the system C compiler (``$CC`` or ``cc``/``gcc``, ``-O3
+  -march=native -fopenmp``) into ``$CELEGANS_CACHE/native/<hash>/`` (default
+  ``~/.cache/celegans/native``), keyed by the source, flags and compiler; no compiler or a
+  failed build: a warning and the torch path.
+* ``CELEGANS_TORCH_NATIVE=0`` turns it off. Parameter sets run in parallel on
+  ``torch.get_num_threads()`` threads.
+
+Agreement with the torch step is at rounding level (tests compare every shipped cell).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import hashlib
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from celegans.torchsim import hh_fused
+
+Tensor = torch.Tensor
+
+SOURCE = Path(__file__).with_name("native") / "hh_kernel.c"
+CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared")
+#: off with ``CELEGANS_TORCH_NATIVE=0``
+ENABLED = os.environ.get("CELEGANS_TORCH_NATIVE", "1") != "0"
+
+_DIRECT_KCNL, _DIRECT_SLO_ISO, _N_DIRECT = 1, 2, 10
+_CA_NONE, _CA_POOL, _CA_SHELL = 0, 1, 2
+_REC_V, _REC_I, _REC_CA = -1, -2, -3
+
+_P64, _PI64, _PI32 = (ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int64),
+                      ctypes.POINTER(ctypes.c_int32))
+
+
+class _Args(ctypes.Structure):
+    """Mirror of ``hh_args`` in hh_kernel.c (its size is checked against the library's)."""
+
+    _fields_ = [
+        ("N", ctypes.c_int64), ("S", ctypes.c_int64), ("n_steps", ctypes.c_int64),
+        ("t0", ctypes.c_int64), ("drive_len", ctypes.c_int64), ("every", ctypes.c_int64),
+        ("rec_len", ctypes.c_int64), ("rec_pos", ctypes.c_int64), ("dt", ctypes.c_double),
+        ("G1", ctypes.c_int32), ("n_tab", ctypes.c_int32), ("n_slo", ctypes.c_int32),
+        ("n_direct", ctypes.c_int32), ("C", ctypes.c_int32), ("n_lin", ctypes.c_int32),
+        ("n_fac", ctypes.c_int32), ("W", ctypes.c_int32), ("powers_one", ctypes.c_int32),
+        ("n_rows", ctypes.c_int64),
+        ("vmin", ctypes.c_double), ("inv_step", ctypes.c_double),
+        ("table", _P64), ("slo_mult", _PI64), ("cols", _PI64), ("lin_pow", _P64),
+        ("lin_w", _P64), ("fac_pow", _P64), ("is_ca", _P64), ("gbar", _P64), ("erev", _P64),
+        ("cap", _P64), ("direct_kind", _PI32), ("direct_const", _P64),
+        ("calcium", ctypes.c_int32), ("ca_par", _P64), ("vclamp", ctypes.c_int32),
+        ("g_clamp", ctypes.c_double), ("drive", _P64), ("v", _P64), ("x", _P64), ("ca", _P64),
+        ("n_record", ctypes.c_int32), ("rec_kind", _PI32),
+        ("rec_out", ctypes.POINTER(_P64)), ("bad", _P64), ("n_threads", ctypes.c_int32),
+    ]
+
+
+class NativeBuildError(RuntimeError):
+    """The native kernel could not be compiled or loaded (message has the compiler output)."""
+
+
+_LIB: dict[str, Any] = {}
+_WARNED: set[str] = set()
+#: runs completed by the native kernel in this process (benchmarks and tests read it)
+STATS = {"runs": 0}
+
+
+def _compiler() -> str:
+    for cand in (os.environ.get("CC"), "cc", "gcc"):
+        if cand and shutil.which(cand):
+            return str(shutil.which(cand))
+    raise NativeBuildError("no C compiler found ($CC, cc or gcc)")
+
+
+def _digest(cc: str) -> str:
+    try:
+        ver = subprocess.run([cc, "--version"], capture_output=True, text=True,
+                             timeout=30).stdout.splitlines()[:1]
+    except (OSError, subprocess.SubprocessError):
+        ver = []
+    h = hashlib.sha256()
+    h.update(SOURCE.read_bytes())
+    h.update(" ".join((*CFLAGS, *ver, os.uname().machine)).encode())
+    return h.hexdigest()[:16]
+
+
+def library() -> Any:
+    """The loaded kernel library (compiled on first use; safe across processes)."""
+    if "lib" in _LIB:
+        return _LIB["lib"]
+    from celegans.cache import cache_dir
+
+    cc = _compiler()
+    root = cache_dir("native")
+    target = root / _digest(cc) / "libhh_kernel.so"
+    if not target.exists():
+        root.mkdir(parents=True, exist_ok=True)
+        with open(root / f"{target.parent.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                if not target.exists():
+                    _build(cc, target)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+    try:
+        lib = ctypes.CDLL(str(target))
+    except OSError as exc:
+        raise NativeBuildError(f"cannot load {target}: {exc}") from None
+    lib.hh_run.argtypes = [ctypes.POINTER(_Args)]
+    lib.hh_run.restype = ctypes.c_int
+    if lib.hh_args_size() != ctypes.sizeof(_Args):
+        raise NativeBuildError(f"{target}: argument layout differs from native_hh._Args")
+    _LIB["lib"] = lib
+    _LIB["max"] = (lib.hh_max_gates(), lib.hh_max_channels())
+    return lib
+
+
+def _build(cc: str, target: Path) -> None:
+    """Compile into ``target``'s folder (temp folder, then rename: never half-written)."""
+    tmp = Path(tempfile.mkdtemp(prefix=".build.", dir=target.parent.parent))
+    try:
+        out = tmp / target.name
+        proc = subprocess.run([cc, *CFLAGS, str(SOURCE), "-o", str(out), "-lm"],
+                              capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0 or not out.exists():
+            raise NativeBuildError(f"{cc} failed (exit {proc.returncode}) compiling {SOURCE}:\n"
+                                   f"{(proc.stdout + proc.stderr)[-4000:]}")
+        try:
+            os.replace(tmp, target.parent)
+        except OSError:  # another process won the race
+            if not target.exists():
+                raise
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _warn_once(key: str, msg: str) -> None:
+    if key not in _WARNED:
+        _WARNED.add(key)
+        warnings.warn(msg, RuntimeWarning, stacklevel=4)
+
+
+def _full(x: Any, shape: tuple[int, ...]) -> Tensor:
+    """``x`` (float or tensor broadcasting to ``shape``) as a contiguous float64 tensor."""
+    t = x if isinstance(x, Tensor) else torch.tensor(float(x), dtype=torch.float64)
+    return t.detach().to(torch.float64).expand(shape).contiguous()
+
+
+def _direct_constants(kernel: Any, plan: Any, p: Mapping[str, Any], dt: float
+                      ) -> tuple[list[int], list[float]] | None:
+    kinds: list[int] = []
+    consts: list[float] = []
+    for c, _gate in plan.direct:
+        g = kernel._group(p, kernel.specs[c].group)
+        if c == "kcnl":
+            kinds.append(_DIRECT_KCNL)
+            row = [g["kd"], math.exp(-dt / g["tau"])]
+        elif c in ("slo1iso", "slo2iso"):
+            kinds.append(_DIRECT_SLO_ISO)
+            row = [1.0 / (g["wyx"] - g["wxy"]), math.log(g["wom"] / g["wop"]), g["kxy"],
+                   g["nxy"], g["kyx"], g["nyx"], g["wxy"], 1.0 / g["wop"], g["tau_scale"]]
+        else:
+            return None  # a calcium-gated channel the kernel does not know
+        consts.extend(float(r) for r in row)
+        consts.extend([0.0] * (_N_DIRECT - len(row)))
+    return kinds, consts
+
+
+def _ptr(t: Tensor | None, kind: Any = _P64) -> Any:
+    return ctypes.cast(t.data_ptr(), kind) if t is not None else None
+
+
+def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c: Any,
+        drive: Tensor, dt: float, n_steps: int, record: Sequence[str], every: int,
+        g_clamp: float | None, outs: Sequence[Tensor], bad: Tensor, pos: int,
+        progress: Any = None) -> tuple[Tensor, dict[str, Tensor], Tensor] | None:
+    """All ``n_steps`` steps of an ``hh`` cell natively, samples written into ``outs`` from
+    index ``pos``; ``(v, state, bad)`` at the end, or ``None`` when the native path does not
+    apply (the caller then takes the torch path)."""
+    from celegans.torchsim.models import HHCellTorch
+
+    if not ENABLED or not isinstance(model, HHCellTorch):
+        return None
+    plan = model._fused(p)
+    if plan is None or v.dim() != 2 or v.device.type != "cpu" or v.dtype != torch.float64:
+        return None
+    if drive.device.type != "cpu" or any(o.device.type != "cpu" for o in outs):
+        return None
+    direct = _direct_constants(model, plan, p, dt)
+    if direct is None:
+        return None
+    try:
+        lib = library()
+    except (NativeBuildError, OSError, subprocess.SubprocessError) as exc:
+        _warn_once("build", f"torchsim: native hh kernel unavailable ({exc}); using the "
+                            "compiled torch path")
+        return None
+    max_g, max_c = _LIB["max"]
+    if len(plan.gate_order) > max_g or len(plan.channels) > max_c:
+        return None
+    B, S = (int(n) for n in v.shape)
+    N, C = B * S, len(plan.channels)
+    kinds_rec: list[int] = []
+    for r in record:
+        if r == "v":
+            kinds_rec.append(_REC_V)
+        elif r == "i":
+            kinds_rec.append(_REC_I)
+        elif r == "ca_i":
+            kinds_rec.append(_REC_CA)
+        elif r in plan.gate_order:
+            kinds_rec.append(plan.gate_order.index(r))
+        else:
+            return None
+    if any(not o.is_contiguous() or o.shape[:2] != (B, S) for o in outs):
+        return None
+
+    f64 = torch.float64
+    tab = p["__hh_table__"].contiguous()
+    keep: list[Tensor] = []  # tensors whose memory the kernel reads: alive for the call
+
+    def t64(x: Any) -> Tensor:
+        t = torch.as_tensor(x, dtype=f64).contiguous()
+        keep.append(t)
+        return t
+
+    def ti(x: Any, dtype: Any) -> Tensor:
+        t = torch.as_tensor(x, dtype=dtype).contiguous()
+        keep.append(t)
+        return t
+
+    gbar = _full(p["__hh_gbar__"], (C, B, S))
+    erev = _full(p["__hh_erev__"], (C, B, S))
+    cap = _full(c, (B, S))
+    if model.pooled:
+        calcium = _CA_POOL
+        names = ("ca_pool.f", "ca_pool.F", "volume_um3", "ca_pool.ca_bg", "ca_pool.tau")
+    elif model.shell:
+        calcium = _CA_SHELL
+        names = ("ca_shell.F", "ca_shell.depth", "area_um2", "ca_shell.beta", "ca_shell.ca_min")
+    else:
+        calcium = _CA_NONE
+        names = ("ca_pool.ca_bg",)
+    ca_par = torch.stack([_full(p.get(n, 0.0), (B, S)) for n in names], 0).contiguous()
+    x = s[hh_fused.PACKED].detach().to(f64).expand(len(plan.gate_order), B, S).clone(
+        memory_format=torch.contiguous_format)
+    v_out = v.detach().to(f64).clone(memory_format=torch.contiguous_format)
+    ca = None
+    if "ca_i" in s:
+        ca = s["ca_i"].detach().to(f64).expand(B, S).clone(memory_format=torch.contiguous_format)
+    bad_out = bad.detach().to(f64).expand(B, S).clone(memory_format=torch.contiguous_format)
+    drv = drive.detach().to(f64).contiguous()
+    fac_pow = p.get("__hh_fac_pow__")
+    lin_pow, lin_w = t64(p["__hh_lin_pow__"]), t64(p["__hh_lin_w__"])
+    fac = t64(fac_pow) if fac_pow is not None else None
+    cols = ti(p["__hh_cols__"], torch.int64)
+    n_m = plan.n_tab + plan.n_slo
+    mult = ti(p["__hh_slo_mult__"] if "__hh_slo_mult__" in p else [0] * n_m, torch.int64)
+    is_ca = t64(p["__hh_is_ca__"])
+    dkind = ti(direct[0] or [0], torch.int32)
+    dconst = t64(direct[1] or [0.0] * _N_DIRECT)
+    rkind = ti(kinds_rec or [0], torch.int32)
+    rec_ptrs = (_P64 * max(1, len(outs)))(*[_ptr(o) for o in outs])
+    n_rec = int(outs[0].shape[-1]) if outs else 0
+
+    a = _Args(N=N, S=S, n_steps=0, t0=0, drive_len=int(drv.shape[-1]), every=int(every),
+              rec_len=n_rec, rec_pos=int(pos), dt=float(dt), G1=len(plan.gate_order),
+              n_tab=plan.n_tab, n_slo=plan.n_slo, n_direct=len(plan.direct), C=C,
+              n_lin=plan.n_lin, n_fac=plan.n_fac, W=int(tab.shape[1]) // 2,
+              powers_one=int(plan.lin_pow_one and plan.fac_pow_one),
+              n_rows=int(tab.shape[0]), vmin=hh_fused.TABLE_VMIN,
+              inv_step=1.0 / hh_fused.TABLE_STEP,
+              table=_ptr(tab), slo_mult=_ptr(mult, _PI64), cols=_ptr(cols, _PI64),
+              lin_pow=_ptr(lin_pow), lin_w=_ptr(lin_w), fac_pow=_ptr(fac), is_ca=_ptr(is_ca),
+              gbar=_ptr(gbar), erev=_ptr(erev), cap=_ptr(cap),
+              direct_kind=_ptr(dkind, _PI32), direct_const=_ptr(dconst), calcium=calcium,
+              ca_par=_ptr(ca_par), vclamp=int(g_clamp is not None),
+              g_clamp=float(g_clamp or 0.0), drive=_ptr(drv), v=_ptr(v_out), x=_ptr(x),
+              ca=_ptr(ca), n_record=len(outs), rec_kind=_ptr(rkind, _PI32), rec_out=rec_ptrs,
+              bad=_ptr(bad_out), n_threads=int(torch.get_num_threads()))
+    # a few calls (a multiple of `every` steps each): progress, and Ctrl-C between calls
+    seg = max(every, (max(1, n_steps // 10) // every) * every)
+    done = 0
+    while done < n_steps:
+        k = min(seg, n_steps - done)
+        a.t0, a.n_steps = done, k
+        if lib.hh_run(ctypes.byref(a)) != 0:
+            return None  # pragma: no cover - sizes were checked above
+        a.rec_pos += k // every
+        done += k
+        if progress is not None:
+            progress.update(k)
+    STATS["runs"] += 1
+    state: dict[str, Tensor] = {hh_fused.PACKED: x}
+    if ca is not None:
+        state["ca_i"] = ca
+    return v_out, hh_fused._exported(plan, state, model.export), bad_out
