@@ -3,13 +3,17 @@
 Prints, per backend and time step, the wall time and the CPU time of the process (one torch
 thread; on a shared machine CPU time is the steadier figure), both per simulated second, and
 the voltage RMSE (max over cells, on a 1-ms grid) of torch against NEURON at dt = 0.025 ms.
-Torch runs eager (one Python step per dt) and, with ``--compile``, through inductor-compiled
-chunks of ``--chunk`` steps (compile time is printed separately; the timed run reuses the
-compiled network). Inputs: 5 pA step into AVAL from 10 ms, 3 pA into PLML.
+Torch paths (``--paths``): ``native`` (default: networks of hh and passive cells advance in
+the native kernel of ``celegans.torchsim.native_network``, all steps of a recorded interval in
+one call), ``compiled`` (inductor-compiled chunks of ``--chunk`` steps; compile time printed
+separately, the timed run reuses the compiled network) and ``eager`` (one Python step per dt).
+Inputs: 5 pA step into AVAL from 10 ms, 3 pA into PLML.
 
-    python benchmarks/bench_network_torch.py --assign passive --dts 0.025 0.1 0.25 1.0 --compile
-    python benchmarks/bench_network_torch.py --compile --dts 0.025 0.05 0.1 \\
+    python benchmarks/bench_network_torch.py --assign passive --dts 0.025 0.1 0.25 1.0 \\
+        --paths native compiled
+    python benchmarks/bench_network_torch.py --dts 0.025 0.05 0.1 \\
         --assign '{"default": "passive", "types": {"motor": "hh:RMD"}}'
+    python benchmarks/bench_network_torch.py --assign hh:AWCon --dts 0.025 0.05
 """
 
 from __future__ import annotations
@@ -38,8 +42,8 @@ def main() -> None:
     ap.add_argument("--duration", type=float, default=1000.0)
     ap.add_argument("--dts", nargs="+", type=float, default=[0.025, 0.1, 0.25, 1.0])
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--compile", action="store_true", help="also time the compiled path")
-    ap.add_argument("--no-eager", action="store_true", help="skip the eager torch path")
+    ap.add_argument("--paths", nargs="+", default=["native"],
+                    choices=["native", "compiled", "eager"], help="torch paths to time")
     ap.add_argument("--chunk", type=int, default=None,
                     help="steps per compiled call (default: 20, 2 with hh cells)")
     ap.add_argument("--no-neuron", action="store_true")
@@ -86,14 +90,23 @@ def main() -> None:
             spec, dur, backend="neuron", dt_ms=0.025, inputs=inputs, record_dt_ms=rdt))
         report("neuron", 0.025, wall, cpu, 0.0)
     for dt in args.dts:
-        if not args.no_eager:
+        if "native" in args.paths:
+            net = TorchNetwork(spec, dt, device="cpu", threads=args.threads)
+            if net._native is None:
+                print(f"native: does not apply to this network ({spec.model_counts()})")
+            else:
+                r, wall, cpu = _timed(lambda dt=dt, net=net: simulate_network_torch(
+                    spec, dur, dt_ms=dt, inputs=inputs, record_dt_ms=rdt, network=net))
+                report("torch native", dt, wall, cpu, rmse(r))
+        if "eager" in args.paths:
             r, wall, cpu = _timed(lambda dt=dt: simulate_network_torch(
-                spec, dur, dt_ms=dt, inputs=inputs, record_dt_ms=rdt, device="cpu"))
+                spec, dur, dt_ms=dt, inputs=inputs, record_dt_ms=rdt, device="cpu",
+                native=False))
             report("torch eager", dt, wall, cpu, rmse(r))
-        if args.compile:
+        if "compiled" in args.paths:
             def build(dt=dt):
                 net = TorchNetwork(spec, dt, device="cpu", compile=True, chunk=args.chunk,
-                                   threads=args.threads)
+                                   threads=args.threads, native=False)
                 # compile the chunks the timed run uses (a short run at the same dt)
                 simulate_network_torch(spec, 2.0 * rdt, dt_ms=dt, inputs=inputs,
                                        record_dt_ms=rdt, network=net)

@@ -54,23 +54,33 @@ _P64, _PI64, _PI32 = (ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_i
                       ctypes.POINTER(ctypes.c_int32))
 
 
+class Plan(ctypes.Structure):
+    """Mirror of ``hh_plan`` in hh_kernel.c: an hh cell type's fused-step data (pointers into
+    tensors that :func:`plan_for` keeps alive in ``Plan.keep``)."""
+
+    _fields_ = [
+        ("G1", ctypes.c_int32), ("n_tab", ctypes.c_int32), ("n_slo", ctypes.c_int32),
+        ("n_direct", ctypes.c_int32), ("C", ctypes.c_int32), ("n_lin", ctypes.c_int32),
+        ("n_fac", ctypes.c_int32), ("W", ctypes.c_int32), ("powers_one", ctypes.c_int32),
+        ("calcium", ctypes.c_int32), ("n_rows", ctypes.c_int64),
+        ("vmin", ctypes.c_double), ("inv_step", ctypes.c_double),
+        ("table", _P64), ("slo_mult", _PI64), ("cols", _PI64), ("lin_pow", _P64),
+        ("lin_w", _P64), ("fac_pow", _P64), ("is_ca", _P64), ("direct_kind", _PI32),
+        ("direct_const", _P64),
+    ]
+
+
 class _Args(ctypes.Structure):
     """Mirror of ``hh_args`` in hh_kernel.c (its size is checked against the library's)."""
 
     _fields_ = [
+        ("plan", Plan),
         ("N", ctypes.c_int64), ("S", ctypes.c_int64), ("n_steps", ctypes.c_int64),
         ("t0", ctypes.c_int64), ("drive_len", ctypes.c_int64), ("every", ctypes.c_int64),
         ("rec_len", ctypes.c_int64), ("rec_pos", ctypes.c_int64), ("dt", ctypes.c_double),
-        ("G1", ctypes.c_int32), ("n_tab", ctypes.c_int32), ("n_slo", ctypes.c_int32),
-        ("n_direct", ctypes.c_int32), ("C", ctypes.c_int32), ("n_lin", ctypes.c_int32),
-        ("n_fac", ctypes.c_int32), ("W", ctypes.c_int32), ("powers_one", ctypes.c_int32),
-        ("n_rows", ctypes.c_int64),
-        ("vmin", ctypes.c_double), ("inv_step", ctypes.c_double),
-        ("table", _P64), ("slo_mult", _PI64), ("cols", _PI64), ("lin_pow", _P64),
-        ("lin_w", _P64), ("fac_pow", _P64), ("is_ca", _P64), ("gbar", _P64), ("erev", _P64),
-        ("cap", _P64), ("direct_kind", _PI32), ("direct_const", _P64),
-        ("calcium", ctypes.c_int32), ("ca_par", _P64), ("vclamp", ctypes.c_int32),
-        ("g_clamp", ctypes.c_double), ("drive", _P64), ("v", _P64), ("x", _P64), ("ca", _P64),
+        ("gbar", _P64), ("erev", _P64), ("cap", _P64), ("ca_par", _P64),
+        ("vclamp", ctypes.c_int32), ("g_clamp", ctypes.c_double), ("drive", _P64),
+        ("v", _P64), ("x", _P64), ("ca", _P64),
         ("n_record", ctypes.c_int32), ("rec_kind", _PI32),
         ("rec_out", ctypes.POINTER(_P64)), ("bad", _P64), ("n_threads", ctypes.c_int32),
     ]
@@ -129,6 +139,7 @@ def library() -> Any:
         raise NativeBuildError(f"cannot load {target}: {exc}") from None
     lib.hh_run.argtypes = [ctypes.POINTER(_Args)]
     lib.hh_run.restype = ctypes.c_int
+    lib.net_run.restype = ctypes.c_int
     if lib.hh_args_size() != ctypes.sizeof(_Args):
         raise NativeBuildError(f"{target}: argument layout differs from native_hh._Args")
     _LIB["lib"] = lib
@@ -192,6 +203,80 @@ def _ptr(t: Tensor | None, kind: Any = _P64) -> Any:
     return ctypes.cast(t.data_ptr(), kind) if t is not None else None
 
 
+def _tensor(x: Any, dtype: Any) -> Tensor:
+    return torch.as_tensor(x, dtype=dtype).contiguous()
+
+
+def plan_for(kernel: Any, p: Mapping[str, Any], dt: float) -> Plan | None:
+    """The native plan of an ``hh`` kernel prepared with ``p`` (``HHCellTorch.prepare``) at
+    step ``dt``; ``None`` when the native kernel does not apply (no fused plan, a
+    calcium-gated channel it does not know, too many gates or channels, or the library
+    cannot be built: then a warning, once)."""
+    from celegans.torchsim.models import HHCellTorch
+
+    if not ENABLED or not isinstance(kernel, HHCellTorch):
+        return None
+    fp = kernel._fused(p)
+    if fp is None or p["__hh_table__"].device.type != "cpu":
+        return None
+    direct = _direct_constants(kernel, fp, p, dt)
+    if direct is None:
+        return None
+    try:
+        library()
+    except (NativeBuildError, OSError, subprocess.SubprocessError) as exc:
+        _warn_once("build", f"torchsim: native hh kernel unavailable ({exc}); using the "
+                            "torch step")
+        return None
+    max_g, max_c = _LIB["max"]
+    if len(fp.gate_order) > max_g or len(fp.channels) > max_c:
+        return None
+    f64 = torch.float64
+    n_m = fp.n_tab + fp.n_slo
+    keep = {
+        "table": p["__hh_table__"].to(f64).contiguous(),
+        "slo_mult": _tensor(p["__hh_slo_mult__"] if "__hh_slo_mult__" in p else [0] * n_m,
+                            torch.int64),
+        "cols": _tensor(p["__hh_cols__"], torch.int64),
+        "lin_pow": _tensor(p["__hh_lin_pow__"], f64),
+        "lin_w": _tensor(p["__hh_lin_w__"], f64),
+        "is_ca": _tensor(p["__hh_is_ca__"], f64),
+        "direct_kind": _tensor(direct[0] or [0], torch.int32),
+        "direct_const": _tensor(direct[1] or [0.0] * _N_DIRECT, f64),
+    }
+    if "__hh_fac_pow__" in p:
+        keep["fac_pow"] = _tensor(p["__hh_fac_pow__"], f64)
+    tab = keep["table"]
+    calcium = _CA_POOL if kernel.pooled else _CA_SHELL if kernel.shell else _CA_NONE
+    plan = Plan(G1=len(fp.gate_order), n_tab=fp.n_tab, n_slo=fp.n_slo,
+                n_direct=len(fp.direct), C=len(fp.channels), n_lin=fp.n_lin, n_fac=fp.n_fac,
+                W=int(tab.shape[1]) // 2, powers_one=int(fp.lin_pow_one and fp.fac_pow_one),
+                calcium=calcium, n_rows=int(tab.shape[0]), vmin=hh_fused.TABLE_VMIN,
+                inv_step=1.0 / hh_fused.TABLE_STEP, table=_ptr(tab),
+                slo_mult=_ptr(keep["slo_mult"], _PI64), cols=_ptr(keep["cols"], _PI64),
+                lin_pow=_ptr(keep["lin_pow"]), lin_w=_ptr(keep["lin_w"]),
+                fac_pow=_ptr(keep.get("fac_pow")), is_ca=_ptr(keep["is_ca"]),
+                direct_kind=_ptr(keep["direct_kind"], _PI32),
+                direct_const=_ptr(keep["direct_const"]))
+    plan.keep = keep  # the memory the pointers refer to
+    plan.fused = fp
+    return plan
+
+
+def calcium_parameters(kernel: Any, p: Mapping[str, Any], shape: tuple[int, ...]) -> Tensor:
+    """The calcium constants of an ``hh`` kernel, rows of ``hh_kernel.c``'s ``CA_*`` order,
+    each expanded to ``shape``: ``(5, *shape)``."""
+    if kernel.pooled:
+        names = ("ca_pool.f", "ca_pool.F", "volume_um3", "ca_pool.ca_bg", "ca_pool.tau")
+    elif kernel.shell:
+        names = ("ca_shell.F", "ca_shell.depth", "area_um2", "ca_shell.beta", "ca_shell.ca_min")
+    else:
+        names = ("ca_pool.ca_bg",)
+    rows = [_full(p.get(n, 0.0), shape) for n in names]
+    rows += [torch.zeros(shape, dtype=torch.float64)] * (5 - len(rows))
+    return torch.stack(rows, 0).contiguous()
+
+
 def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c: Any,
         drive: Tensor, dt: float, n_steps: int, record: Sequence[str], every: int,
         g_clamp: float | None, outs: Sequence[Tensor], bad: Tensor, pos: int,
@@ -199,29 +284,16 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
     """All ``n_steps`` steps of an ``hh`` cell natively, samples written into ``outs`` from
     index ``pos``; ``(v, state, bad)`` at the end, or ``None`` when the native path does not
     apply (the caller then takes the torch path)."""
-    from celegans.torchsim.models import HHCellTorch
-
-    if not ENABLED or not isinstance(model, HHCellTorch):
-        return None
-    plan = model._fused(p)
-    if plan is None or v.dim() != 2 or v.device.type != "cpu" or v.dtype != torch.float64:
+    if v.dim() != 2 or v.device.type != "cpu" or v.dtype != torch.float64:
         return None
     if drive.device.type != "cpu" or any(o.device.type != "cpu" for o in outs):
         return None
-    direct = _direct_constants(model, plan, p, dt)
-    if direct is None:
+    plan = plan_for(model, p, dt)
+    if plan is None:
         return None
-    try:
-        lib = library()
-    except (NativeBuildError, OSError, subprocess.SubprocessError) as exc:
-        _warn_once("build", f"torchsim: native hh kernel unavailable ({exc}); using the "
-                            "compiled torch path")
-        return None
-    max_g, max_c = _LIB["max"]
-    if len(plan.gate_order) > max_g or len(plan.channels) > max_c:
-        return None
+    fp = plan.fused
     B, S = (int(n) for n in v.shape)
-    N, C = B * S, len(plan.channels)
+    N, C = B * S, len(fp.channels)
     kinds_rec: list[int] = []
     for r in record:
         if r == "v":
@@ -230,41 +302,19 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
             kinds_rec.append(_REC_I)
         elif r == "ca_i":
             kinds_rec.append(_REC_CA)
-        elif r in plan.gate_order:
-            kinds_rec.append(plan.gate_order.index(r))
+        elif r in fp.gate_order:
+            kinds_rec.append(fp.gate_order.index(r))
         else:
             return None
     if any(not o.is_contiguous() or o.shape[:2] != (B, S) for o in outs):
         return None
 
     f64 = torch.float64
-    tab = p["__hh_table__"].contiguous()
-    keep: list[Tensor] = []  # tensors whose memory the kernel reads: alive for the call
-
-    def t64(x: Any) -> Tensor:
-        t = torch.as_tensor(x, dtype=f64).contiguous()
-        keep.append(t)
-        return t
-
-    def ti(x: Any, dtype: Any) -> Tensor:
-        t = torch.as_tensor(x, dtype=dtype).contiguous()
-        keep.append(t)
-        return t
-
     gbar = _full(p["__hh_gbar__"], (C, B, S))
     erev = _full(p["__hh_erev__"], (C, B, S))
     cap = _full(c, (B, S))
-    if model.pooled:
-        calcium = _CA_POOL
-        names = ("ca_pool.f", "ca_pool.F", "volume_um3", "ca_pool.ca_bg", "ca_pool.tau")
-    elif model.shell:
-        calcium = _CA_SHELL
-        names = ("ca_shell.F", "ca_shell.depth", "area_um2", "ca_shell.beta", "ca_shell.ca_min")
-    else:
-        calcium = _CA_NONE
-        names = ("ca_pool.ca_bg",)
-    ca_par = torch.stack([_full(p.get(n, 0.0), (B, S)) for n in names], 0).contiguous()
-    x = s[hh_fused.PACKED].detach().to(f64).expand(len(plan.gate_order), B, S).clone(
+    ca_par = calcium_parameters(model, p, (B, S))
+    x = s[hh_fused.PACKED].detach().to(f64).expand(len(fp.gate_order), B, S).clone(
         memory_format=torch.contiguous_format)
     v_out = v.detach().to(f64).clone(memory_format=torch.contiguous_format)
     ca = None
@@ -272,34 +322,17 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
         ca = s["ca_i"].detach().to(f64).expand(B, S).clone(memory_format=torch.contiguous_format)
     bad_out = bad.detach().to(f64).expand(B, S).clone(memory_format=torch.contiguous_format)
     drv = drive.detach().to(f64).contiguous()
-    fac_pow = p.get("__hh_fac_pow__")
-    lin_pow, lin_w = t64(p["__hh_lin_pow__"]), t64(p["__hh_lin_w__"])
-    fac = t64(fac_pow) if fac_pow is not None else None
-    cols = ti(p["__hh_cols__"], torch.int64)
-    n_m = plan.n_tab + plan.n_slo
-    mult = ti(p["__hh_slo_mult__"] if "__hh_slo_mult__" in p else [0] * n_m, torch.int64)
-    is_ca = t64(p["__hh_is_ca__"])
-    dkind = ti(direct[0] or [0], torch.int32)
-    dconst = t64(direct[1] or [0.0] * _N_DIRECT)
-    rkind = ti(kinds_rec or [0], torch.int32)
+    rkind = _tensor(kinds_rec or [0], torch.int32)
     rec_ptrs = (_P64 * max(1, len(outs)))(*[_ptr(o) for o in outs])
     n_rec = int(outs[0].shape[-1]) if outs else 0
-
-    a = _Args(N=N, S=S, n_steps=0, t0=0, drive_len=int(drv.shape[-1]), every=int(every),
-              rec_len=n_rec, rec_pos=int(pos), dt=float(dt), G1=len(plan.gate_order),
-              n_tab=plan.n_tab, n_slo=plan.n_slo, n_direct=len(plan.direct), C=C,
-              n_lin=plan.n_lin, n_fac=plan.n_fac, W=int(tab.shape[1]) // 2,
-              powers_one=int(plan.lin_pow_one and plan.fac_pow_one),
-              n_rows=int(tab.shape[0]), vmin=hh_fused.TABLE_VMIN,
-              inv_step=1.0 / hh_fused.TABLE_STEP,
-              table=_ptr(tab), slo_mult=_ptr(mult, _PI64), cols=_ptr(cols, _PI64),
-              lin_pow=_ptr(lin_pow), lin_w=_ptr(lin_w), fac_pow=_ptr(fac), is_ca=_ptr(is_ca),
-              gbar=_ptr(gbar), erev=_ptr(erev), cap=_ptr(cap),
-              direct_kind=_ptr(dkind, _PI32), direct_const=_ptr(dconst), calcium=calcium,
-              ca_par=_ptr(ca_par), vclamp=int(g_clamp is not None),
-              g_clamp=float(g_clamp or 0.0), drive=_ptr(drv), v=_ptr(v_out), x=_ptr(x),
-              ca=_ptr(ca), n_record=len(outs), rec_kind=_ptr(rkind, _PI32), rec_out=rec_ptrs,
-              bad=_ptr(bad_out), n_threads=int(torch.get_num_threads()))
+    a = _Args(plan=plan, N=N, S=S, n_steps=0, t0=0, drive_len=int(drv.shape[-1]),
+              every=int(every), rec_len=n_rec, rec_pos=int(pos), dt=float(dt),
+              gbar=_ptr(gbar), erev=_ptr(erev), cap=_ptr(cap), ca_par=_ptr(ca_par),
+              vclamp=int(g_clamp is not None), g_clamp=float(g_clamp or 0.0), drive=_ptr(drv),
+              v=_ptr(v_out), x=_ptr(x), ca=_ptr(ca), n_record=len(outs),
+              rec_kind=_ptr(rkind, _PI32), rec_out=rec_ptrs, bad=_ptr(bad_out),
+              n_threads=int(torch.get_num_threads()))
+    lib = library()
     # a few calls (a multiple of `every` steps each): progress, and Ctrl-C between calls
     seg = max(every, (max(1, n_steps // 10) // every) * every)
     done = 0
@@ -307,7 +340,7 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
         k = min(seg, n_steps - done)
         a.t0, a.n_steps = done, k
         if lib.hh_run(ctypes.byref(a)) != 0:
-            return None  # pragma: no cover - sizes were checked above
+            return None  # pragma: no cover - sizes were checked by plan_for
         a.rec_pos += k // every
         done += k
         if progress is not None:
@@ -316,4 +349,4 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
     state: dict[str, Tensor] = {hh_fused.PACKED: x}
     if ca is not None:
         state["ca_i"] = ca
-    return v_out, hh_fused._exported(plan, state, model.export), bad_out
+    return v_out, hh_fused._exported(fp, state, model.export), bad_out

@@ -70,11 +70,16 @@ class TorchNetwork:
             require grad run eagerly).
         threads: torch intra-op threads while stepping (``None``: the process setting). One
             thread is fastest at batch 1; more threads on a busy machine are much slower.
+        native: on CPU in float64, networks of ``hh`` and passive cells advance in the native
+            kernel (:mod:`celegans.torchsim.native_network`: every step of an advance in one
+            call, the same arithmetic; copies in parallel over ``threads``); then ``compile``
+            is not needed. ``False``: always the torch step.
     """
 
     def __init__(self, spec: Any, dt_ms: float = 0.025, *, batch: int = 1,
                  device: Any = "auto", dtype: Any = None, compile: bool = False,
-                 chunk: int | None = None, threads: int | None = None) -> None:
+                 chunk: int | None = None, threads: int | None = None,
+                 native: bool = True) -> None:
         from celegans.models.hh import load_cell_spec
 
         if not (isinstance(dt_ms, int | float) and math.isfinite(dt_ms) and dt_ms > 0):
@@ -193,7 +198,12 @@ class TorchNetwork:
         self.threads = None if threads is None else int(threads)
         self._step_fn = _make_step_fn(self)
         self._runner = None
-        if compile:
+        self._native = None
+        if native:
+            from celegans.torchsim.native_network import NetworkRunner
+
+            self._native = NetworkRunner.build(self)
+        if compile and self._native is None:
             if chunk is None:
                 # hh cells make large graphs: short chunks keep compile time and code size sane
                 chunk = 2 if any(isinstance(g.kernel, HHCellTorch) for g in self.groups) else 20
@@ -243,6 +253,11 @@ class TorchNetwork:
         """``k`` steps with ``i_ext`` (B, N) held constant (compiled chunks when enabled)."""
         if k <= 0:
             return
+        if self._native is not None and not i_ext.requires_grad:
+            self._native.run(self, k, i_ext, per_step=False)
+            self.t_ms += k * self.dt
+            self._check_failed()
+            return
         if self._runner is not None and not i_ext.requires_grad:
             self.v, self.states, self.s, self.act, self.failed = self._runner.run(
                 k, (self.v, self.states, self.s, self.act, self.failed), i_ext)
@@ -254,6 +269,11 @@ class TorchNetwork:
 
     def _steps_drive(self, drive: Tensor) -> None:
         """``drive.shape[0]`` steps, step ``j`` with injected currents ``drive[j]`` (B, N)."""
+        if self._native is not None and not drive.requires_grad:
+            self._native.run(self, drive.shape[0], drive, per_step=True)
+            self.t_ms += drive.shape[0] * self.dt
+            self._check_failed()
+            return
         if self._runner is not None and not drive.requires_grad:
             self.v, self.states, self.s, self.act, self.failed = self._runner.run_drive(
                 (self.v, self.states, self.s, self.act, self.failed), drive)
@@ -327,11 +347,11 @@ class TorchNetwork:
 
     def muscle_activation(self) -> np.ndarray:
         """Activation in [0, 1] per body-wall muscle, named order: (95,) or (B, 95)."""
-        a = self.act.detach().cpu().numpy()
+        a = self.act.detach().cpu().numpy().copy()  # the native path updates in place
         return a[0] if self.B == 1 else a
 
     def muscle_voltages(self) -> np.ndarray:
-        m = self.vm.detach().cpu().numpy()
+        m = self.vm.detach().cpu().numpy().copy()
         return m[0] if self.B == 1 else m
 
 
@@ -477,14 +497,16 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
                            record_dt_ms: float | None = None, device: Any = "auto",
                            dtype: Any = None, progress: bool = False, compile: bool = False,
                            chunk: int | None = None, threads: int | None = None,
-                           network: TorchNetwork | None = None) -> TraceResult:
+                           network: TorchNetwork | None = None, native: bool = True
+                           ) -> TraceResult:
     """Run ``spec`` for ``duration_ms`` (same arguments and result layout as
     :func:`celegans.nrn.network.simulate_network_nrn`).
 
     ``record``: ``v`` (neurons and muscles), ``a`` (muscle activation; NaN for neurons).
     ``compile``: run chunks of ``chunk`` steps through ``torch.compile`` (same traces, several
     times faster at batch 1; the first run compiles); ``threads``: torch intra-op threads while
-    simulating (``None``: leave the process setting). ``network``: an existing batch-1
+    simulating (``None``: leave the process setting); ``native``: see :class:`TorchNetwork`.
+    ``network``: an existing batch-1
     :class:`TorchNetwork` of ``spec`` at ``dt_ms`` to reuse (it is reset; its compiled kernels
     are kept, so repeated runs compile once); ``device``/``dtype``/``compile``/``chunk``/
     ``threads`` are then those of ``network``.
@@ -500,7 +522,7 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
             raise TorchSimError(f"record: the torch network records 'v' and 'a', got {var!r}")
     if network is None:
         net = TorchNetwork(spec, dt_ms, device=device, dtype=dtype, compile=compile,
-                           chunk=chunk, threads=threads)
+                           chunk=chunk, threads=threads, native=native)
     else:
         net = network
         if net.spec is not spec or abs(net.dt - dt_ms) > 1e-12 or net.B != 1:

@@ -90,7 +90,7 @@ def test_compiled_hh_network_equals_eager():
                                                    "types": {"motor": "hh:RMD"}})
     kw = dict(dt_ms=0.025, record_dt_ms=0.5, device="cpu",
               inputs={"AVAL": CurrentClamp((5.0,), 1.0, 5.0, 5.0), "PLML": 3.0})
-    eager = simulate_network_torch(spec, 5.0, **kw)
-    comp = simulate_network_torch(spec, 5.0, compile=True, chunk=2, **kw)
+    eager = simulate_network_torch(spec, 5.0, native=False, **kw)
+    comp = simulate_network_torch(spec, 5.0, compile=True, chunk=2, native=False, **kw)
     assert np.ptp(eager.v) > 10.0
     np.testing.assert_allclose(comp.v, eager.v, rtol=0, atol=1e-8)
