@@ -37,6 +37,9 @@ ensemble + split-conformal estimator; ``--n-test`` fresh held-out simulations ch
 the coverage of the nominal 90 % intervals (required 0.8-0.98), their mean width and the RMSE
 (both as fractions of the prior range).
 
+``--random-baseline``: random search (uniform points in the box, NSGA-II's population per batch
+and budget, same seeds) as a second reference: how much of the saving a model-free design gets.
+
 Run: ``python benchmarks/bench_surrogate.py --seeds 0 1 2 [--base-evals 600] [--sa-evals 120]``
      ``python benchmarks/bench_surrogate.py --problem closed-loop --seeds 0 1 2 --pop 12 \
 --base-evals 120 --sa-evals 40 --n-init 8 --batch 2 --out benchmarks/out/surrogate_cl``
@@ -206,17 +209,22 @@ class _Run:
         return np.arange(1, s.size + 1), np.minimum.accumulate(s)
 
 
-def run_baseline(args: argparse.Namespace, seed: int, make, close, cache: Path | None) -> _Run:
-    """NSGA-II (its default operators) with ``--pop`` and ``--base-evals``; with ``cache``
-    the run is read from / written to that ``.npz`` (same problem, budget, seed and input
-    files), so assisted-search variants can be compared without rerunning the baseline."""
+def run_baseline(args: argparse.Namespace, seed: int, make, close, cache: Path | None,
+                 algorithm: str = "nsga2") -> _Run:
+    """NSGA-II (its default operators; or ``algorithm``, e.g. ``random``: uniform random
+    points in the box, as many per batch as NSGA-II's population) with ``--pop`` and
+    ``--base-evals``; with ``cache`` the run is read from / written to that ``.npz`` (same
+    problem, budget, seed and input files), so assisted-search variants can be compared
+    without rerunning the baseline."""
     from fitting.level1 import FitConfig, optimise
 
     def run(ev):
-        return optimise(ev, FitConfig(pop_size=args.pop, max_evals=args.base_evals, seed=seed,
+        return optimise(ev, FitConfig(algorithm=algorithm, pop_size=args.pop,
+                                      max_evals=args.base_evals, seed=seed,
                                       progress=args.problem == "closed-loop"))
 
-    return _cached_run(f"seed {seed}: NSGA-II", run, make, close, cache)
+    label = "NSGA-II" if algorithm == "nsga2" else f"{algorithm} search"
+    return _cached_run(f"seed {seed}: {label}", run, make, close, cache)
 
 
 def _cached_run(label: str, search, make, close, cache: Path | None) -> _Run:
@@ -287,7 +295,11 @@ def main() -> None:
     ap.add_argument("--executor", default="process", choices=("serial", "process"),
                     help="closed-loop: executor of the true simulations")
     ap.add_argument("--workers", type=int, default=2, help="closed-loop: worker processes")
-    ap.add_argument("--stage", default="both", choices=("both", "baseline", "assisted"),
+    ap.add_argument("--random-baseline", action="store_true",
+                    help="also run random search with NSGA-II's budget and population (cached "
+                         "like the baseline) and report the evaluations it needs")
+    ap.add_argument("--stage", default="both",
+                    choices=("both", "baseline", "assisted", "random"),
                     help="'baseline' / 'assisted': only run (and cache) those runs; 'both' "
                          "compares them (runs read from the cache when present)")
     ap.add_argument("--no-cache", action="store_true",
@@ -342,7 +354,17 @@ def main() -> None:
     def acache(seed: int) -> Path | None:
         return cache_dir / f"assisted_{akey}_seed{seed}.npz" if cache_dir is not None else None
 
+    curves["random"] = []
     for seed in args.seeds:
+        rr = None
+        if args.random_baseline or args.stage == "random":
+            rcache = cache_dir / f"random_{key}_seed{seed}.npz" if cache_dir is not None \
+                else None
+            rr = run_baseline(args, seed, make, close, rcache, algorithm="random")
+            if args.stage == "random":
+                print(f"seed {seed}: random search best {rr.best_curve()[1][-1]:.4g} after "
+                      f"{rr.F.shape[0]} evaluations ({rr.wall_s:.0f} s)")
+                continue
         cache = cache_dir / f"nsga2_{key}_seed{seed}.npz" if cache_dir is not None else None
         rb = run_baseline(args, seed, make, close, cache) if args.stage != "assisted" else None
         tb = rb.wall_s if rb is not None else 0.0
@@ -369,6 +391,13 @@ def main() -> None:
             na = evaluations_to_reach(ra.F, ra.failed, v)
             row["thresholds"][k] = {"error": v, "evals_nsga2": nb, "evals_assisted": na,
                                     "ratio": nb / na if np.isfinite(na) else 0.0}
+            if rr is not None:
+                # random search that never got there: its whole budget is a lower bound
+                nr = evaluations_to_reach(rr.F, rr.failed, v)
+                row["thresholds"][k].update(
+                    evals_random=nr, random_lower_bound=not np.isfinite(nr),
+                    ratio_random=((nr if np.isfinite(nr) else rr.F.shape[0]) / na
+                                  if np.isfinite(na) else 0.0))
         # the other direction: NSGA-II evaluations needed to match the assisted search's final
         # error, over the assisted search's evaluations
         na = evaluations_to_reach(ra.F, ra.failed, float(ca[-1]))
@@ -378,6 +407,11 @@ def main() -> None:
                                        "evals_assisted": na, "lower_bound": not np.isfinite(nb),
                                        "ratio": (nb if np.isfinite(nb) else cb.size) / na}
         row["curves"] = {"nsga2": cb.tolist(), "assisted": ca.tolist()}
+        if rr is not None:
+            cr = rr.best_curve()[1]
+            curves["random"].append(cr)
+            row["curves"]["random"] = cr.tolist()
+            row["final_random"] = float(cr[-1])
         runs.append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "curves"}))
     changed = [k for k, v in (closed_loop_inputs().items() if closed else ())
@@ -391,6 +425,9 @@ def main() -> None:
     for k in ("50%", "75%", "100%"):
         ratios = [r["thresholds"][k]["ratio"] for r in runs]
         summary[k] = {"median_ratio": float(np.median(ratios)), "ratios": ratios}
+        if all("ratio_random" in r["thresholds"][k] for r in runs):
+            rr_ = [r["thresholds"][k]["ratio_random"] for r in runs]
+            summary[k].update(median_ratio_random=float(np.median(rr_)), ratios_random=rr_)
     summary["match_assisted_final"] = {
         "median_ratio": float(np.median([r["match_assisted_final"]["ratio"] for r in runs])),
         "ratios": [r["match_assisted_final"]["ratio"] for r in runs]}
@@ -409,6 +446,14 @@ def main() -> None:
               f"median {v['median_ratio']:.2f}x "
               f"(per seed {', '.join(f'{r:.2f}' for r in v['ratios'])}; evaluations NSGA-II/"
               f"assisted {ev})")
+        if "median_ratio_random" in v:
+            ths = [r["thresholds"][k] for r in runs]
+            evr = ", ".join(
+                (f">={args.base_evals}" if t["random_lower_bound"] else
+                 f"{t['evals_random']:.0f}") + f"/{t['evals_assisted']:.0f}" for t in ths)
+            print(f"      random search / assisted: median {v['median_ratio_random']:.2f}x "
+                  f"(per seed {', '.join(f'{r:.2f}' for r in v['ratios_random'])}; "
+                  f"evaluations random/assisted {evr})")
     from celegans.io import to_jsonable, write_json
 
     tag = f"_{outputs}" if closed else ""        # closed loop: one file per surrogate output
@@ -425,7 +470,7 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    for name, col in (("nsga2", "C0"), ("assisted", "C3")):
+    for name, col in (("nsga2", "C0"), ("assisted", "C3"), ("random", "C7")):
         for i, c in enumerate(curves[name]):
             ax.plot(np.arange(1, c.size + 1), c, color=col, alpha=0.7,
                     label=name if i == 0 else None)

@@ -263,9 +263,11 @@ def plan_for(kernel: Any, p: Mapping[str, Any], dt: float) -> Plan | None:
     return plan
 
 
-def calcium_parameters(kernel: Any, p: Mapping[str, Any], shape: tuple[int, ...]) -> Tensor:
-    """The calcium constants of an ``hh`` kernel, rows of ``hh_kernel.c``'s ``CA_*`` order,
-    each expanded to ``shape``: ``(5, *shape)``."""
+def calcium_parameters(kernel: Any, p: Mapping[str, Any], shape: tuple[int, ...],
+                       dt: float) -> Tensor:
+    """The calcium constants of an ``hh`` kernel, rows in ``hh_kernel.c``'s ``CA_*`` order
+    (the last one the decay factor of the step, computed as the torch step computes it),
+    each expanded to ``shape``: ``(6, *shape)``."""
     if kernel.pooled:
         names = ("ca_pool.f", "ca_pool.F", "volume_um3", "ca_pool.ca_bg", "ca_pool.tau")
     elif kernel.shell:
@@ -273,7 +275,11 @@ def calcium_parameters(kernel: Any, p: Mapping[str, Any], shape: tuple[int, ...]
     else:
         names = ("ca_pool.ca_bg",)
     rows = [_full(p.get(n, 0.0), shape) for n in names]
-    rows += [torch.zeros(shape, dtype=torch.float64)] * (5 - len(rows))
+    rows += [torch.zeros(shape, dtype=torch.float64)] * (6 - len(rows))
+    if kernel.pooled:
+        rows[5] = torch.exp(-dt / rows[4])
+    elif kernel.shell:
+        rows[5] = torch.exp(-dt / (1.0 / rows[3]))
     return torch.stack(rows, 0).contiguous()
 
 
@@ -313,7 +319,7 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
     gbar = _full(p["__hh_gbar__"], (C, B, S))
     erev = _full(p["__hh_erev__"], (C, B, S))
     cap = _full(c, (B, S))
-    ca_par = calcium_parameters(model, p, (B, S))
+    ca_par = calcium_parameters(model, p, (B, S), dt)
     x = s[hh_fused.PACKED].detach().to(f64).expand(len(fp.gate_order), B, S).clone(
         memory_format=torch.contiguous_format)
     v_out = v.detach().to(f64).clone(memory_format=torch.contiguous_format)

@@ -51,7 +51,9 @@ class _NetArgs(ctypes.Structure):
         ("s_decay", ctypes.c_double), ("v_rest", ctypes.c_double),
         ("v_sat", ctypes.c_double), ("act_decay", ctypes.c_double),
         ("i_ext", _VP), ("i_ext_step", ctypes.c_int64),
-        ("v", _VP), ("s", _VP), ("act", _VP), ("n_threads", ctypes.c_int32),
+        ("v", _VP), ("s", _VP), ("act", _VP),
+        ("rec_every", ctypes.c_int64), ("rec_len", ctypes.c_int64), ("rec_pos", ctypes.c_int64),
+        ("rec_v", _VP), ("rec_act", _VP), ("n_threads", ctypes.c_int32),
     ]
 
 
@@ -134,7 +136,8 @@ class NetworkRunner:
                 C = plan.C
                 gbar = _full(g.p["__hh_gbar__"], (C, 1, ng)).reshape(C, ng).contiguous()
                 erev = _full(g.p["__hh_erev__"], (C, 1, ng)).reshape(C, ng).contiguous()
-                ca_par = native_hh.calcium_parameters(g.kernel, g.p, (1, ng)).reshape(5, ng)
+                ca_par = native_hh.calcium_parameters(g.kernel, g.p, (1, ng),
+                                                      net.dt).reshape(6, ng)
                 groups.append((_HH, (plan, gbar, erev, ca_par.contiguous())))
             elif type(g.kernel) is PassiveTorch:
                 groups.append((_PASSIVE, None))
@@ -174,9 +177,12 @@ class NetworkRunner:
         self._bound = (net.v, net.s, net.act, *(st[hh_fused.PACKED] for st in hx),
                        *(st.get("ca_i") for st in hx))
 
-    def run(self, net: Any, k: int, i_ext: Tensor, per_step: bool) -> None:
+    def run(self, net: Any, k: int, i_ext: Tensor, per_step: bool,
+            record: tuple[int, Tensor, Tensor, int] | None = None) -> None:
         """``k`` steps of ``net`` with injected currents ``i_ext`` ((B, N) held, or (k, B, N)
-        one per step when ``per_step``), updating the network's state tensors in place."""
+        one per step when ``per_step``), updating the network's state tensors in place.
+        ``record = (every, v_out (B, T, N), act_out (B, T, M), pos)``: also write V and the
+        muscle activation every ``every`` steps into the outputs from sample ``pos`` on."""
         self._bind(net)
         ie = _c64(i_ext)
         shape = (k, net.B, net.N) if per_step else (net.B, net.N)
@@ -186,6 +192,15 @@ class NetworkRunner:
         a.n_steps = int(k)
         a.i_ext, a.i_ext_step = ie.data_ptr(), (net.B * net.N if per_step else 0)
         a.n_threads = int(torch.get_num_threads())
+        if record is None:
+            a.rec_v = a.rec_act = None
+        else:
+            every, v_out, act_out, pos = record
+            if v_out.dtype != torch.float64 or not v_out.is_contiguous() \
+                    or not act_out.is_contiguous() or pos + k // every > v_out.shape[1]:
+                raise ValueError("native network recording: bad output buffers")
+            a.rec_every, a.rec_len, a.rec_pos = int(every), int(v_out.shape[1]), int(pos)
+            a.rec_v, a.rec_act = v_out.data_ptr(), act_out.data_ptr()
         rc = self._lib.net_run(ctypes.byref(a))
         if rc != 0:  # pragma: no cover - sizes were checked by plan_for
             raise RuntimeError(f"torchsim: native network kernel failed (code {rc})")

@@ -34,9 +34,9 @@
 
 /* calcium handling */
 #define CA_NONE 0  /* ca_par rows: [ca_bg] */
-#define CA_POOL 1  /* ca_par rows: [f, F, volume_um3, ca_bg, tau] */
-#define CA_SHELL 2 /* ca_par rows: [F, depth, area_um2, beta, ca_min] */
-#define N_CA_PAR 5
+#define CA_POOL 1  /* ca_par rows: [f, F, volume_um3, ca_bg, tau, exp(-dt/tau)] */
+#define CA_SHELL 2 /* ca_par rows: [F, depth, area_um2, beta, ca_min, exp(-dt beta)] */
+#define N_CA_PAR 6
 
 /* recorded variables */
 #define REC_V (-1)
@@ -131,6 +131,10 @@ typedef struct {
     const double *i_ext;           /* (steps or 1, B, N) pA */
     int64_t i_ext_step;            /* elements between steps of i_ext (0: held) */
     double *v, *s, *act;           /* (B, N), (B, n), (B, M) in/out */
+    /* optional recording every rec_every steps: V into rec_v (B, rec_len, N) and muscle
+     * activation into rec_act (B, rec_len, M) from sample rec_pos on; rec_v NULL: none */
+    int64_t rec_every, rec_len, rec_pos;
+    double *rec_v, *rec_act;
     int32_t n_threads;
 } net_args;
 
@@ -149,9 +153,10 @@ static inline double bad_v(double bad, double av) {
  * gates xs[g * gs + l]; per-cell constants gb/er[c * ps + l], cp[r * ps + l]; v, ca, ... [l] */
 
 /* total current, conductance and calcium current at (V_n, x_n) */
-static inline void blk_current(const hh_plan *P, int L, const double *xs, int64_t gs,
-                               const double *gb, const double *er, int64_t ps,
-                               const double *v, double *itot, double *gtot, double *ica) {
+static inline void blk_current(const hh_plan *P, int L, const double *restrict xs, int64_t gs,
+                               const double *restrict gb, const double *restrict er,
+                               int64_t ps, const double *restrict v, double *restrict itot,
+                               double *restrict gtot, double *restrict ica) {
     const int32_t C = P->C, nl = P->n_lin, nf = P->n_fac;
     const int64_t *cols = P->cols;
     const double *lin_w = P->lin_w, *lin_pow = P->lin_pow, *fac_pow = P->fac_pow;
@@ -200,8 +205,9 @@ static inline void blk_current(const hh_plan *P, int L, const double *xs, int64_
 }
 
 /* all gates at V_{n+1} = vn; ca_g: the bulk calcium of the step start (direct gates) */
-static inline void blk_gates(const hh_plan *P, int L, double *xs, int64_t gs, const double *vn,
-                             const double *ca_g, double dt) {
+static inline void blk_gates(const hh_plan *P, int L, double *restrict xs, int64_t gs,
+                             const double *restrict vn, const double *restrict ca_g,
+                             double dt) {
     const int32_t W = P->W, nt = P->n_tab, m = P->n_tab + P->n_slo;
     const double umax = (double)(P->n_rows - 2);
     double f[LANES];
@@ -257,23 +263,24 @@ static inline void blk_gates(const hh_plan *P, int L, double *xs, int64_t gs, co
 }
 
 /* bulk calcium after the gates, driven by I_Ca of the step start */
-static inline void blk_calcium(const hh_plan *P, int L, double *ca, const double *ica,
-                               const double *cp, int64_t ps, double dt) {
+static inline void blk_calcium(const hh_plan *P, int L, double *restrict ca,
+                               const double *restrict ica, const double *restrict cp,
+                               int64_t ps) {
     const double *c0 = cp, *c1 = cp + ps, *c2 = cp + 2 * ps, *c3 = cp + 3 * ps,
-                 *c4 = cp + 4 * ps;
+                 *c4 = cp + 4 * ps, *dec = cp + 5 * ps;
     if (P->calcium == CA_POOL) {
         for (int l = 0; l < L; ++l) {
             double influx = -ica[l] > 0.0 ? -ica[l] : 0.0;
             double aa = c0[l] * influx / (2.0 * c1[l] * c2[l]);
             double inf = c3[l] + aa * c4[l];
-            ca[l] = inf + (ca[l] - inf) * exp(-dt / c4[l]);
+            ca[l] = inf + (ca[l] - inf) * dec[l];
         }
     } else if (P->calcium == CA_SHELL) {
         for (int l = 0; l < L; ++l) {
             double aa = -ica[l] * 1e3 / (2.0 * c0[l] * c1[l] * c2[l]);
             double beta = c3[l];
             double inf = aa / beta;
-            double cn = inf + (ca[l] - inf) * exp(-dt / (1.0 / beta));
+            double cn = inf + (ca[l] - inf) * dec[l];
             double floor_ = ca[l] < c4[l] ? ca[l] : c4[l];
             ca[l] = cn != cn ? cn : (cn > floor_ ? cn : floor_);
         }
@@ -334,7 +341,7 @@ static void run_block(const hh_args *a, int64_t n0, int L) {
                 vn[l] = v[l] + dt * (drv[l][t] - itot[l]) / (cap[l] + dt * gtot[l]);
         }
         blk_gates(P, LANES, xs, LANES, vn, ca_g, dt);
-        blk_calcium(P, LANES, ca, ica, cp, LANES, dt);
+        blk_calcium(P, LANES, ca, ica, cp, LANES);
         for (int l = 0; l < LANES; ++l) v[l] = vn[l];
         if (--until_rec == 0) {
             until_rec = a->every;
@@ -420,6 +427,7 @@ static void net_copy(const net_args *a, int64_t b, double *work) {
            *sE = work + 4 * N;
     double *v = a->v + b * N, *s = a->s + b * n, *act = a->act + b * M;
     const double *iext = a->i_ext + b * N;
+    int64_t until_rec = a->rec_every, pos = a->rec_pos;
     for (int64_t t = 0; t < a->n_steps; ++t) {
         /* ionic currents at (V_n, x_n) */
         for (int32_t k = 0; k < a->n_groups; ++k) {
@@ -474,7 +482,7 @@ static void net_copy(const net_args *a, int64_t b, double *work) {
                 const double *cp = G->ca_par + j;
                 net_hh_gates(P, L, G->x + b * ng + j, B * ng, vn + G->a + j,
                              P->calcium == CA_NONE ? cp : cab, dt);
-                if (cab) blk_calcium(P, L, cab, ica + G->a + j, cp, ng, dt);
+                if (cab) blk_calcium(P, L, cab, ica + G->a + j, cp, ng);
             }
         }
         /* muscle activation at V_{n+1}; synaptic activation from V_n */
@@ -489,6 +497,12 @@ static void net_copy(const net_args *a, int64_t b, double *work) {
             s[j] = sinf + (s[j] - sinf) * a->s_decay;
         }
         memcpy(v, vn, sizeof(double) * N);
+        if (a->rec_v && --until_rec == 0) {
+            until_rec = a->rec_every;
+            memcpy(a->rec_v + (b * a->rec_len + pos) * N, v, sizeof(double) * N);
+            if (M) memcpy(a->rec_act + (b * a->rec_len + pos) * M, act, sizeof(double) * M);
+            ++pos;
+        }
     }
 }
 
