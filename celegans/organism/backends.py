@@ -39,9 +39,10 @@ def make_network(spec: Any, backend: str, dt_ms: float) -> Any:
         if cls is not None:
             # one worm, small sparse matrices: the CPU beats a GPU's kernel-launch latency, and
             # one thread beats several (at batch 1 threads only contend, badly on a busy
-            # machine). Networks of hh and passive cells run in the native kernel (an
-            # exchange costs microseconds besides its steps); others get their step compiled
-            # (inductor) now, at build time: ~0.1 ms per exchange instead of ~0.5 ms eagerly.
+            # machine). Networks of hh, Morris-Lecar and passive cells (the default network)
+            # run in the native kernel (an exchange costs microseconds besides its steps);
+            # others get their step compiled (inductor) now, at build time: ~0.1 ms per
+            # exchange instead of ~0.5 ms eagerly.
             net = cls(spec, dt_ms=dt_ms, device="cpu", compile=True, threads=1)
             net.prepare(1)  # the default loop: one neural step per exchange
             return net

@@ -2,11 +2,11 @@
 in one native call (``net_run`` of ``native/hh_kernel.c``), on the network's state tensors in
 place (a few microseconds per call besides the steps).
 
-Applies to networks whose groups are ``hh`` cells with a fused plan and passive cells (the
-muscles are passive), on CPU, in float64, without gradients; the arithmetic is the torch
-step's (:func:`celegans.torchsim.network._make_step_fn`), so traces agree to rounding.
-Network copies (``batch``) run in parallel on ``torch.get_num_threads()`` threads. Anything
-else (GLIF or Morris-Lecar groups, CUDA, float32, ``native=False``) takes the torch step.
+Applies to networks whose groups are ``hh`` cells with a fused plan, Morris-Lecar cells and
+passive cells (the muscles are passive), on CPU, in float64, without gradients; the
+arithmetic is the torch step's (:func:`celegans.torchsim.network._make_step_fn`), so traces
+agree to rounding. Network copies (``batch``) run in parallel on ``torch.get_num_threads()``
+threads. Anything else (GLIF groups, CUDA, float32, ``native=False``) takes the torch step.
 """
 
 from __future__ import annotations
@@ -21,7 +21,9 @@ from celegans.torchsim.native_hh import Plan, _full
 
 Tensor = torch.Tensor
 
-_PASSIVE, _HH = 0, 1
+_PASSIVE, _HH, _ML = 0, 1, 2
+#: parameter rows of a Morris-Lecar group, the order of hh_kernel.c's GROUP_ML
+ML_PARAMS = ("V1", "V2", "V3", "V4", "g_Ca", "g_K", "g_L", "E_Ca", "E_K", "E_L", "tau_w0")
 
 
 _VP = ctypes.c_void_p  # data pointers as integers: cheap to reassign per call
@@ -33,7 +35,8 @@ class _Group(ctypes.Structure):
     _fields_ = [
         ("kind", ctypes.c_int32), ("a", ctypes.c_int64), ("b", ctypes.c_int64),
         ("plan", ctypes.POINTER(Plan)), ("x", _VP), ("ca", _VP), ("gbar", _VP),
-        ("erev", _VP), ("ca_par", _VP), ("g_L", _VP), ("E_L", _VP),
+        ("erev", _VP), ("ca_par", _VP), ("g_L", _VP), ("E_L", _VP), ("w", _VP),
+        ("par", _VP),
     ]
 
 
@@ -84,6 +87,7 @@ class NetworkRunner:
     def __init__(self, net: Any, groups: list[tuple[int, Any]]) -> None:
         self.keep: list[Any] = []
         self.hh = [i for i, (kind, _) in enumerate(groups) if kind == _HH]
+        self.ml = [i for i, (kind, _) in enumerate(groups) if kind == _ML]
         structs = []
         for (kind, data), g in zip(groups, net.groups, strict=True):
             ng = g.b - g.a
@@ -93,6 +97,9 @@ class NetworkRunner:
                                       gbar=gbar.data_ptr(), erev=erev.data_ptr(),
                                       ca_par=ca_par.data_ptr()))
                 self.keep += [plan, gbar, erev, ca_par]
+            elif kind == _ML:
+                structs.append(_Group(kind=_ML, a=g.a, b=g.b, par=data.data_ptr()))
+                self.keep.append(data)
             else:
                 gl = _full(g.p["g_L"], (1, ng)).reshape(ng).contiguous()
                 el = _full(g.p["E_L"], (1, ng)).reshape(ng).contiguous()
@@ -122,7 +129,7 @@ class NetworkRunner:
     @classmethod
     def build(cls, net: Any) -> NetworkRunner | None:
         """The runner of ``net``, or ``None`` when the native path does not apply."""
-        from celegans.torchsim.models import HHCellTorch, PassiveTorch
+        from celegans.torchsim.models import HHCellTorch, MorrisLecarTorch, PassiveTorch
 
         if not native_hh.ENABLED or net.device.type != "cpu" or net.dtype != torch.float64:
             return None
@@ -141,8 +148,11 @@ class NetworkRunner:
                 groups.append((_HH, (plan, gbar, erev, ca_par.contiguous())))
             elif type(g.kernel) is PassiveTorch:
                 groups.append((_PASSIVE, None))
+            elif type(g.kernel) is MorrisLecarTorch:
+                par = torch.stack([_full(g.p[k], (1, ng)).reshape(ng) for k in ML_PARAMS], 0)
+                groups.append((_ML, par.contiguous()))
             else:
-                return None  # GLIF / Morris-Lecar groups: the torch step
+                return None  # GLIF groups (spike events): the torch step
         try:
             lib = native_hh.library()
         except (native_hh.NativeBuildError, OSError):
@@ -156,9 +166,7 @@ class NetworkRunner:
     def _bind(self, net: Any) -> None:
         """Point the kernel at the network's state tensors (made contiguous float64 CPU
         tensors of the network first); nothing to do while they are the bound ones."""
-        hx = [net.states[i] for i in self.hh]
-        cur = (net.v, net.s, net.act, *(st[hh_fused.PACKED] for st in hx),
-               *(st.get("ca_i") for st in hx))
+        cur = self._state_tensors(net)
         if len(cur) == len(self._bound) and all(
                 x is y for x, y in zip(cur, self._bound, strict=True)):
             return
@@ -173,9 +181,17 @@ class NetworkRunner:
             net.states[i] = st
             self.groups[i].x = st[hh_fused.PACKED].data_ptr()
             self.groups[i].ca = st["ca_i"].data_ptr() if "ca_i" in st else None
+        for i in self.ml:
+            st = dict(net.states[i])
+            st["w"] = _c64(st["w"])
+            net.states[i] = st
+            self.groups[i].w = st["w"].data_ptr()
+        self._bound = self._state_tensors(net)
+
+    def _state_tensors(self, net: Any) -> tuple:
         hx = [net.states[i] for i in self.hh]
-        self._bound = (net.v, net.s, net.act, *(st[hh_fused.PACKED] for st in hx),
-                       *(st.get("ca_i") for st in hx))
+        return (net.v, net.s, net.act, *(st[hh_fused.PACKED] for st in hx),
+                *(st.get("ca_i") for st in hx), *(net.states[i]["w"] for i in self.ml))
 
     def run(self, net: Any, k: int, i_ext: Tensor, per_step: bool,
             record: tuple[int, Tensor, Tensor, int] | None = None) -> None:

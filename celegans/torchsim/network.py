@@ -71,10 +71,10 @@ class TorchNetwork:
             require grad run eagerly).
         threads: torch intra-op threads while stepping (``None``: the process setting). One
             thread is fastest at batch 1; more threads on a busy machine are much slower.
-        native: on CPU in float64, networks of ``hh`` and passive cells advance in the native
-            kernel (:mod:`celegans.torchsim.native_network`: every step of an advance in one
-            call, the same arithmetic; copies in parallel over ``threads``); then ``compile``
-            is not needed. ``False``: always the torch step.
+        native: on CPU in float64, networks of ``hh``, Morris-Lecar and passive cells advance
+            in the native kernel (:mod:`celegans.torchsim.native_network`: every step of an
+            advance in one call, the same arithmetic; copies in parallel over ``threads``);
+            then ``compile`` is not needed. ``False``: always the torch step.
     """
 
     def __init__(self, spec: Any, dt_ms: float = 0.025, *, batch: int = 1,

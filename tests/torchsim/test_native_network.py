@@ -14,9 +14,11 @@ pytestmark = pytest.mark.skipif(not native_hh.ENABLED, reason="CELEGANS_TORCH_NA
 
 SUB = ["AVAL", "AVAR", "AVBL", "AVBR", "DA1", "DB1", "DB2", "VA1", "VB1", "VB2", "DD1", "VD1",
        "PLML", "RMDL", "RMDR", "AIYL", "AIYR", "RIML", "AWCL", "AWCR"]
-# calcium pool (RMD, AWCon), none with SLO iso (AIY), shell (VB), passive, muscles, gaps
+# calcium pool (RMD, AWCon), none with SLO iso (AIY), shell (VB), Morris-Lecar (AVA, the
+# organism's default for command interneurons), passive, muscles, gaps
 ASSIGN = {"default": "passive", "classes": {"RMD": "hh:RMD", "AWC": "hh:AWCon",
-                                            "AIY": "hh:AIY", "VB": "hh:VB", "DB": "hh:VB"}}
+                                            "AIY": "hh:AIY", "VB": "hh:VB", "DB": "hh:VB",
+                                            "AVA": "morris_lecar"}}
 
 
 def _spec(assignment=ASSIGN):
@@ -39,7 +41,7 @@ def test_native_stepping_equals_torch_step():
     nets = [TorchNetwork(spec, dt_ms=0.05, batch=2, device="cpu", native=nat, threads=1)
             for nat in (False, True)]
     assert nets[0]._native is None and nets[1]._native is not None
-    assert nets[1].has_gap and len({g.label for g in nets[1].groups}) >= 5
+    assert nets[1].has_gap and len({g.label for g in nets[1].groups}) >= 6
     a_before = nets[1].muscle_activation().copy()
     handed_out = nets[1].muscle_activation()
     for k in range(1, 21):  # 20 advances of one step, then 4 of 50 steps
@@ -81,7 +83,7 @@ def test_native_simulate_with_a_drive_equals_torch_step():
 
 
 def test_native_declines_other_models_and_devices():
-    spec = _spec({"default": "passive", "classes": {"AVA": "morris_lecar"}})
+    spec = _spec({"default": "passive", "classes": {"DB": "glif"}})  # spike events
     assert TorchNetwork(spec, dt_ms=0.1, device="cpu")._native is None
     assert TorchNetwork(_spec(), dt_ms=0.05, device="cpu", dtype="float32")._native is None
     assert TorchNetwork(_spec(), dt_ms=0.05, device="cpu", native=False)._native is None

@@ -46,6 +46,7 @@
 /* network cell groups */
 #define GROUP_PASSIVE 0
 #define GROUP_HH 1
+#define GROUP_ML 2 /* Morris-Lecar, par rows: V1 V2 V3 V4 g_Ca g_K g_L E_Ca E_K E_L tau_w0 */
 
 /* cells advancing together, lane-innermost: independent dependency chains for the
  * out-of-order core and SIMD over lanes (one cell alone is latency-bound) */
@@ -110,6 +111,8 @@ typedef struct {
     const double *gbar, *erev;     /* hh: (C, b - a) */
     const double *ca_par;          /* hh: (N_CA_PAR, b - a) */
     const double *g_L, *E_L;       /* passive: (b - a,) */
+    double *w;                     /* Morris-Lecar: (B, b - a) in/out */
+    const double *par;             /* Morris-Lecar: (11, b - a) */
 } net_group;
 
 typedef struct {
@@ -441,6 +444,20 @@ static void net_copy(const net_args *a, int64_t b, double *work) {
                 }
                 continue;
             }
+            if (G->kind == GROUP_ML) {
+                const double *q = G->par, *w = G->w + b * ng;
+                for (int64_t j = 0; j < ng; ++j) {
+                    double vv = v[G->a + j];
+                    double V2 = q[ng + j], gca = q[4 * ng + j], gk = q[5 * ng + j],
+                           gl = q[6 * ng + j], eca = q[7 * ng + j];
+                    double th = tanh((vv - q[j]) / V2);
+                    double minf = 0.5 * (1.0 + th), dminf = 0.5 * (1.0 - th * th) / V2;
+                    i_ion[G->a + j] = gca * minf * (vv - eca) + gk * w[j] * (vv - q[8 * ng + j])
+                                      + gl * (vv - q[9 * ng + j]);
+                    g_ion[G->a + j] = gca * (minf + dminf * (vv - eca)) + gk * w[j] + gl;
+                }
+                continue;
+            }
             for (int64_t j = 0; j < ng; j += LANES) {
                 int L = ng - j < LANES ? (int)(ng - j) : LANES;
                 net_hh_current(G->plan, L, G->x + b * ng + j, B * ng, G->gbar + j,
@@ -473,6 +490,18 @@ static void net_copy(const net_args *a, int64_t b, double *work) {
         /* gates and calcium at V_{n+1} */
         for (int32_t k = 0; k < a->n_groups; ++k) {
             const net_group *G = a->groups + k;
+            if (G->kind == GROUP_ML) {
+                const int64_t ng = G->b - G->a;
+                const double *q = G->par;
+                double *w = G->w + b * ng;
+                for (int64_t j = 0; j < ng; ++j) {
+                    double vv = vn[G->a + j], V3 = q[2 * ng + j], V4 = q[3 * ng + j];
+                    double tau = q[10 * ng + j] / cosh((vv - V3) / (2.0 * V4));
+                    double winf = 0.5 * (1.0 + tanh((vv - V3) / V4));
+                    w[j] = winf + (w[j] - winf) * exp(-dt / tau);
+                }
+                continue;
+            }
             if (G->kind != GROUP_HH) continue;
             const hh_plan *P = G->plan;
             const int64_t ng = G->b - G->a;
