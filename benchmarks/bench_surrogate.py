@@ -406,6 +406,11 @@ def main() -> None:
         row["match_assisted_final"] = {"error": float(ca[-1]), "evals_nsga2": nb,
                                        "evals_assisted": na, "lower_bound": not np.isfinite(nb),
                                        "ratio": (nb if np.isfinite(nb) else cb.size) / na}
+        if rr is not None:
+            nr = evaluations_to_reach(rr.F, rr.failed, float(ca[-1]))
+            row["match_assisted_final"].update(
+                evals_random=nr, random_lower_bound=not np.isfinite(nr),
+                ratio_random=(nr if np.isfinite(nr) else rr.F.shape[0]) / na)
         row["curves"] = {"nsga2": cb.tolist(), "assisted": ca.tolist()}
         if rr is not None:
             cr = rr.best_curve()[1]
@@ -431,12 +436,25 @@ def main() -> None:
     summary["match_assisted_final"] = {
         "median_ratio": float(np.median([r["match_assisted_final"]["ratio"] for r in runs])),
         "ratios": [r["match_assisted_final"]["ratio"] for r in runs]}
+    if all("ratio_random" in r["match_assisted_final"] for r in runs):
+        rr_ = [r["match_assisted_final"]["ratio_random"] for r in runs]
+        summary["match_assisted_final"].update(median_ratio_random=float(np.median(rr_)),
+                                               ratios_random=rr_)
     print("SAVINGS (true simulations, NSGA-II / surrogate-assisted, same seeds):")
     m = summary["match_assisted_final"]
     per = ", ".join((">=" if r["match_assisted_final"]["lower_bound"] else "")
                     + f"{r['match_assisted_final']['ratio']:.2f}" for r in runs)
     print(f"  threshold = assisted search's final error: median {m['median_ratio']:.2f}x "
           f"(per seed {per}; >= : NSGA-II did not reach it within {args.base_evals} evaluations)")
+    if "median_ratio_random" in m:
+        per = ", ".join((">=" if r["match_assisted_final"]["random_lower_bound"] else "")
+                        + f"{r['match_assisted_final']['ratio_random']:.2f}" for r in runs)
+        print(f"      random search / assisted: median {m['median_ratio_random']:.2f}x "
+              f"(per seed {per})")
+    if all("final_random" in r for r in runs):
+        print("  best error after the whole budgets (NSGA-II / random / assisted): "
+              + "; ".join(f"seed {r['seed']}: {r['final_nsga2']:.3f} / {r['final_random']:.3f} / "
+                          f"{r['final_assisted']:.3f}" for r in runs))
     for k, v in summary.items():
         if k == "match_assisted_final":
             continue

@@ -57,7 +57,8 @@ def main() -> None:
     d = args.duration
     pr = CurrentClamp((amp,), 0.1 * d, 0.9 * d, d)
     n_calls = int(round(d / args.dt)) // args.chunk
-    kw = dict(cell=args.cell, device=args.device, compile=True, chunk=args.chunk)
+    # the compiled torch chunks themselves (not the native kernel of hh cells on CPU)
+    kw = dict(cell=args.cell, device=args.device, compile=True, chunk=args.chunk, native=False)
     load = os.getloadavg()
     print(f"machine: {os.cpu_count()} CPUs, load {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
           f"torch {torch.__version__}, {args.threads} thread(s); {args.cell}, dt {args.dt} ms, "

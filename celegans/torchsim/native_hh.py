@@ -4,16 +4,18 @@ A compiled torch step (AOTInductor) still costs a library call and several loops
 batch per step, which at small batches is most of the run (~5 us per step). This module runs
 the same arithmetic as the fused torch step (:mod:`celegans.torchsim.hh_fused`, with its
 tables and product lists as the data) in a small C kernel (``native/hh_kernel.c``) that takes
-one parameter set x sweep at a time through all its steps with the state in registers.
+blocks of 8 parameter sets x sweeps through all their steps with the state in registers.
 
 * Used by :func:`celegans.torchsim.integrator.run_steps` (``native=True``, the default) for
   runs without gradients, on CPU, in float64, when the fused step applies (kinetic constants
   not batched), compiled or not: it needs no torch compilation. Anything else (gradients,
   CUDA, float32, batched kinetics, ``native=False``) takes the torch path.
 * Built on first use with the system C compiler (``$CC`` or ``cc``/``gcc``, ``-O3
-  -march=native -fopenmp``) into ``$CELEGANS_CACHE/native/<hash>/`` (default
-  ``~/.cache/celegans/native``), keyed by the source, flags and compiler; no compiler or a
-  failed build: a warning and the torch path.
+  -march=native -fopenmp``; without OpenMP if the compiler has none) into
+  ``$CELEGANS_CACHE/native/<hash>/`` (default ``~/.cache/celegans/native``), keyed by the
+  source, flags, compiler and CPU (``-march=native`` code must not run on another CPU model
+  sharing the cache, e.g. Dask workers with one home directory); no compiler or a failed
+  build: a warning and the torch path.
 * ``CELEGANS_TORCH_NATIVE=0`` turns it off. Parameter sets run in parallel on
   ``torch.get_num_threads()`` threads.
 
@@ -43,6 +45,8 @@ Tensor = torch.Tensor
 
 SOURCE = Path(__file__).with_name("native") / "hh_kernel.c"
 CFLAGS = ("-O3", "-march=native", "-fno-math-errno", "-fopenmp", "-fPIC", "-shared")
+#: tried when the compiler rejects OpenMP (the pragmas are then ignored: one thread)
+CFLAGS_NO_OPENMP = tuple(f for f in CFLAGS if f != "-fopenmp")
 #: off with ``CELEGANS_TORCH_NATIVE=0``
 ENABLED = os.environ.get("CELEGANS_TORCH_NATIVE", "1") != "0"
 
@@ -111,8 +115,20 @@ def _digest(cc: str) -> str:
         ver = []
     h = hashlib.sha256()
     h.update(SOURCE.read_bytes())
-    h.update(" ".join((*CFLAGS, *ver, os.uname().machine)).encode())
+    h.update(" ".join((*CFLAGS, *ver, os.uname().machine, _cpu_id())).encode())
     return h.hexdigest()[:16]
+
+
+def _cpu_id() -> str:
+    """The CPU model and instruction-set flags (Linux: /proc/cpuinfo), for the cache key."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        import platform
+
+        return platform.processor()
+    keep = [ln for ln in lines if ln.split(":")[0].strip() in ("model name", "flags")]
+    return "|".join(keep[:2])
 
 
 def library() -> Any:
@@ -152,8 +168,11 @@ def _build(cc: str, target: Path) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=".build.", dir=target.parent.parent))
     try:
         out = tmp / target.name
-        proc = subprocess.run([cc, *CFLAGS, str(SOURCE), "-o", str(out), "-lm"],
-                              capture_output=True, text=True, timeout=300)
+        for flags in (CFLAGS, CFLAGS_NO_OPENMP):
+            proc = subprocess.run([cc, *flags, str(SOURCE), "-o", str(out), "-lm"],
+                                  capture_output=True, text=True, timeout=300)
+            if proc.returncode == 0 and out.exists():
+                break
         if proc.returncode != 0 or not out.exists():
             raise NativeBuildError(f"{cc} failed (exit {proc.returncode}) compiling {SOURCE}:\n"
                                    f"{(proc.stdout + proc.stderr)[-4000:]}")
