@@ -10,8 +10,11 @@
 
 The integrator reproduces NEURON's fixed-step scheme (linearised backward Euler for V, exponential
 Euler for gates at the new V), so traces agree with the NEURON backend to ~1e-6 mV at equal dt.
-``compile=True`` runs chunks of steps through ``torch.compile`` (fast path; first call compiles,
-kernels are cached on disk by inductor). ``device="auto"`` picks CUDA when available.
+Without gradients on CPU in float64, ``hh`` cells and networks of ``hh``, Morris-Lecar and
+passive cells run in a native kernel (:mod:`celegans.torchsim.native_hh`,
+:mod:`celegans.torchsim.native_network`; built on first use, the same arithmetic; ``native=False``
+for the torch step). Otherwise ``compile=True`` runs chunks of steps through compiled torch
+kernels (first call compiles, cached on disk). ``device="auto"`` picks CUDA when available.
 """
 
 from celegans.torchsim.device import TorchSimError, UnstableStepError, resolve_device

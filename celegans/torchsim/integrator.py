@@ -14,14 +14,16 @@ One step from ``t_n`` to ``t_n + dt`` (as NEURON's default fixed-step method):
 The clamp current recorded as ``"i"`` is ``g_c (V_c,n - V_{n+1})`` (pA, positive depolarises),
 which is what NEURON's ``SEClamp.i`` holds after the step (``METHOD after_cvode``); ``0`` at t=0.
 
-``run_steps`` loops in Python (eager; differentiable). ``compile=True`` compiles ``K`` steps
-into one function (a few fused loops over the batch per step). Without gradients the chunk is
-compiled ahead of time (:mod:`celegans.torchsim.aot_chunk`: ``torch.export`` + AOTInductor,
-batch and sweep sizes symbolic, libraries kept on disk) and called without dynamo's guards and
-wrappers (~0.3 ms less per call); with gradients, or when the ahead-of-time compilation fails,
-through ``torch.compile``. Without gradients, recorded samples go straight into one
-preallocated output per variable (no list of chunks and no concatenation: peak memory is the
-output itself) and the failure flag is accumulated chunk by chunk.
+Runs without gradients of ``hh`` cells on CPU in float64 go to the native kernel of
+:mod:`celegans.torchsim.native_hh` (the whole run in one call; ``native=False`` to skip it).
+Otherwise ``run_steps`` loops in Python (eager; differentiable); ``compile=True`` compiles
+``K`` steps into one function (a few fused loops over the batch per step). Without gradients
+the chunk is compiled ahead of time (:mod:`celegans.torchsim.aot_chunk`: ``torch.export`` +
+AOTInductor, batch and sweep sizes symbolic, libraries kept on disk) and called without
+dynamo's guards and wrappers (~0.3 ms less per call); with gradients, or when the ahead-of-time
+compilation fails, through ``torch.compile``. Without gradients, recorded samples go straight
+into one preallocated output per variable (no list of chunks and no concatenation: peak memory
+is the output itself) and the failure flag is accumulated chunk by chunk.
 """
 
 from __future__ import annotations
