@@ -54,8 +54,8 @@ _DIRECT_KCNL, _DIRECT_SLO_ISO, _N_DIRECT = 1, 2, 10
 _CA_NONE, _CA_POOL, _CA_SHELL = 0, 1, 2
 _REC_V, _REC_I, _REC_CA = -1, -2, -3
 
-_P64, _PI64, _PI32 = (ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int64),
-                      ctypes.POINTER(ctypes.c_int32))
+#: data pointers are passed as integers (``Tensor.data_ptr()``); the C types are in hh_kernel.c
+_VP = ctypes.c_void_p
 
 
 class Plan(ctypes.Structure):
@@ -68,9 +68,8 @@ class Plan(ctypes.Structure):
         ("n_fac", ctypes.c_int32), ("W", ctypes.c_int32), ("powers_one", ctypes.c_int32),
         ("calcium", ctypes.c_int32), ("n_rows", ctypes.c_int64),
         ("vmin", ctypes.c_double), ("inv_step", ctypes.c_double),
-        ("table", _P64), ("slo_mult", _PI64), ("cols", _PI64), ("lin_pow", _P64),
-        ("lin_w", _P64), ("fac_pow", _P64), ("is_ca", _P64), ("direct_kind", _PI32),
-        ("direct_const", _P64),
+        ("table", _VP), ("slo_mult", _VP), ("cols", _VP), ("lin_pow", _VP), ("lin_w", _VP),
+        ("fac_pow", _VP), ("is_ca", _VP), ("direct_kind", _VP), ("direct_const", _VP),
     ]
 
 
@@ -82,11 +81,10 @@ class _Args(ctypes.Structure):
         ("N", ctypes.c_int64), ("S", ctypes.c_int64), ("n_steps", ctypes.c_int64),
         ("t0", ctypes.c_int64), ("drive_len", ctypes.c_int64), ("every", ctypes.c_int64),
         ("rec_len", ctypes.c_int64), ("rec_pos", ctypes.c_int64), ("dt", ctypes.c_double),
-        ("gbar", _P64), ("erev", _P64), ("cap", _P64), ("ca_par", _P64),
-        ("vclamp", ctypes.c_int32), ("g_clamp", ctypes.c_double), ("drive", _P64),
-        ("v", _P64), ("x", _P64), ("ca", _P64),
-        ("n_record", ctypes.c_int32), ("rec_kind", _PI32),
-        ("rec_out", ctypes.POINTER(_P64)), ("bad", _P64), ("n_threads", ctypes.c_int32),
+        ("gbar", _VP), ("erev", _VP), ("cap", _VP), ("ca_par", _VP),
+        ("vclamp", ctypes.c_int32), ("g_clamp", ctypes.c_double), ("drive", _VP),
+        ("v", _VP), ("x", _VP), ("ca", _VP), ("n_record", ctypes.c_int32), ("rec_kind", _VP),
+        ("rec_out", ctypes.POINTER(_VP)), ("bad", _VP), ("n_threads", ctypes.c_int32),
     ]
 
 
@@ -186,13 +184,24 @@ def _build(cc: str, target: Path) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def available() -> Any:
+    """The library, or ``None`` (with one warning per process) when it cannot be built or
+    loaded: callers then take the torch step."""
+    try:
+        return library()
+    except (NativeBuildError, OSError, subprocess.SubprocessError) as exc:
+        _warn_once("build", f"torchsim: native hh kernel unavailable ({exc}); using the "
+                            "torch step")
+        return None
+
+
 def _warn_once(key: str, msg: str) -> None:
     if key not in _WARNED:
         _WARNED.add(key)
         warnings.warn(msg, RuntimeWarning, stacklevel=4)
 
 
-def _full(x: Any, shape: tuple[int, ...]) -> Tensor:
+def expand64(x: Any, shape: tuple[int, ...]) -> Tensor:
     """``x`` (float or tensor broadcasting to ``shape``) as a contiguous float64 tensor."""
     t = x if isinstance(x, Tensor) else torch.tensor(float(x), dtype=torch.float64)
     return t.detach().to(torch.float64).expand(shape).contiguous()
@@ -218,8 +227,8 @@ def _direct_constants(kernel: Any, plan: Any, p: Mapping[str, Any], dt: float
     return kinds, consts
 
 
-def _ptr(t: Tensor | None, kind: Any = _P64) -> Any:
-    return ctypes.cast(t.data_ptr(), kind) if t is not None else None
+def _ptr(t: Tensor | None) -> int | None:
+    return t.data_ptr() if t is not None else None
 
 
 def _tensor(x: Any, dtype: Any) -> Tensor:
@@ -239,13 +248,7 @@ def plan_for(kernel: Any, p: Mapping[str, Any], dt: float) -> Plan | None:
     if fp is None or p["__hh_table__"].device.type != "cpu":
         return None
     direct = _direct_constants(kernel, fp, p, dt)
-    if direct is None:
-        return None
-    try:
-        library()
-    except (NativeBuildError, OSError, subprocess.SubprocessError) as exc:
-        _warn_once("build", f"torchsim: native hh kernel unavailable ({exc}); using the "
-                            "torch step")
+    if direct is None or available() is None:
         return None
     max_g, max_c = _LIB["max"]
     if len(fp.gate_order) > max_g or len(fp.channels) > max_c:
@@ -272,10 +275,10 @@ def plan_for(kernel: Any, p: Mapping[str, Any], dt: float) -> Plan | None:
                 W=int(tab.shape[1]) // 2, powers_one=int(fp.lin_pow_one and fp.fac_pow_one),
                 calcium=calcium, n_rows=int(tab.shape[0]), vmin=hh_fused.TABLE_VMIN,
                 inv_step=1.0 / hh_fused.TABLE_STEP, table=_ptr(tab),
-                slo_mult=_ptr(keep["slo_mult"], _PI64), cols=_ptr(keep["cols"], _PI64),
+                slo_mult=_ptr(keep["slo_mult"]), cols=_ptr(keep["cols"]),
                 lin_pow=_ptr(keep["lin_pow"]), lin_w=_ptr(keep["lin_w"]),
                 fac_pow=_ptr(keep.get("fac_pow")), is_ca=_ptr(keep["is_ca"]),
-                direct_kind=_ptr(keep["direct_kind"], _PI32),
+                direct_kind=_ptr(keep["direct_kind"]),
                 direct_const=_ptr(keep["direct_const"]))
     plan.keep = keep  # the memory the pointers refer to
     plan.fused = fp
@@ -293,7 +296,7 @@ def calcium_parameters(kernel: Any, p: Mapping[str, Any], shape: tuple[int, ...]
         names = ("ca_shell.F", "ca_shell.depth", "area_um2", "ca_shell.beta", "ca_shell.ca_min")
     else:
         names = ("ca_pool.ca_bg",)
-    rows = [_full(p.get(n, 0.0), shape) for n in names]
+    rows = [expand64(p.get(n, 0.0), shape) for n in names]
     rows += [torch.zeros(shape, dtype=torch.float64)] * (6 - len(rows))
     if kernel.pooled:
         rows[5] = torch.exp(-dt / rows[4])
@@ -335,9 +338,9 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
         return None
 
     f64 = torch.float64
-    gbar = _full(p["__hh_gbar__"], (C, B, S))
-    erev = _full(p["__hh_erev__"], (C, B, S))
-    cap = _full(c, (B, S))
+    gbar = expand64(p["__hh_gbar__"], (C, B, S))
+    erev = expand64(p["__hh_erev__"], (C, B, S))
+    cap = expand64(c, (B, S))
     ca_par = calcium_parameters(model, p, (B, S), dt)
     x = s[hh_fused.PACKED].detach().to(f64).expand(len(fp.gate_order), B, S).clone(
         memory_format=torch.contiguous_format)
@@ -348,14 +351,14 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
     bad_out = bad.detach().to(f64).expand(B, S).clone(memory_format=torch.contiguous_format)
     drv = drive.detach().to(f64).contiguous()
     rkind = _tensor(kinds_rec or [0], torch.int32)
-    rec_ptrs = (_P64 * max(1, len(outs)))(*[_ptr(o) for o in outs])
+    rec_ptrs = (_VP * max(1, len(outs)))(*[_ptr(o) for o in outs])
     n_rec = int(outs[0].shape[-1]) if outs else 0
     a = _Args(plan=plan, N=N, S=S, n_steps=0, t0=0, drive_len=int(drv.shape[-1]),
               every=int(every), rec_len=n_rec, rec_pos=int(pos), dt=float(dt),
               gbar=_ptr(gbar), erev=_ptr(erev), cap=_ptr(cap), ca_par=_ptr(ca_par),
               vclamp=int(g_clamp is not None), g_clamp=float(g_clamp or 0.0), drive=_ptr(drv),
               v=_ptr(v_out), x=_ptr(x), ca=_ptr(ca), n_record=len(outs),
-              rec_kind=_ptr(rkind, _PI32), rec_out=rec_ptrs, bad=_ptr(bad_out),
+              rec_kind=_ptr(rkind), rec_out=rec_ptrs, bad=_ptr(bad_out),
               n_threads=int(torch.get_num_threads()))
     lib = library()
     # a few calls (a multiple of `every` steps each): progress, and Ctrl-C between calls

@@ -17,16 +17,13 @@ from typing import Any
 import torch
 
 from celegans.torchsim import hh_fused, native_hh
-from celegans.torchsim.native_hh import Plan, _full
+from celegans.torchsim.native_hh import _VP, Plan, expand64
 
 Tensor = torch.Tensor
 
 _PASSIVE, _HH, _ML = 0, 1, 2
 #: parameter rows of a Morris-Lecar group, the order of hh_kernel.c's GROUP_ML
 ML_PARAMS = ("V1", "V2", "V3", "V4", "g_Ca", "g_K", "g_L", "E_Ca", "E_K", "E_L", "tau_w0")
-
-
-_VP = ctypes.c_void_p  # data pointers as integers: cheap to reassign per call
 
 
 class _Group(ctypes.Structure):
@@ -101,8 +98,8 @@ class NetworkRunner:
                 structs.append(_Group(kind=_ML, a=g.a, b=g.b, par=data.data_ptr()))
                 self.keep.append(data)
             else:
-                gl = _full(g.p["g_L"], (1, ng)).reshape(ng).contiguous()
-                el = _full(g.p["E_L"], (1, ng)).reshape(ng).contiguous()
+                gl = expand64(g.p["g_L"], (1, ng)).reshape(ng).contiguous()
+                el = expand64(g.p["E_L"], (1, ng)).reshape(ng).contiguous()
                 structs.append(_Group(kind=_PASSIVE, a=g.a, b=g.b, g_L=gl.data_ptr(),
                                       E_L=el.data_ptr()))
                 self.keep += [gl, el]
@@ -141,22 +138,21 @@ class NetworkRunner:
                 if plan is None:
                     return None
                 C = plan.C
-                gbar = _full(g.p["__hh_gbar__"], (C, 1, ng)).reshape(C, ng).contiguous()
-                erev = _full(g.p["__hh_erev__"], (C, 1, ng)).reshape(C, ng).contiguous()
+                gbar = expand64(g.p["__hh_gbar__"], (C, 1, ng)).reshape(C, ng).contiguous()
+                erev = expand64(g.p["__hh_erev__"], (C, 1, ng)).reshape(C, ng).contiguous()
                 ca_par = native_hh.calcium_parameters(g.kernel, g.p, (1, ng),
                                                       net.dt).reshape(6, ng)
                 groups.append((_HH, (plan, gbar, erev, ca_par.contiguous())))
             elif type(g.kernel) is PassiveTorch:
                 groups.append((_PASSIVE, None))
             elif type(g.kernel) is MorrisLecarTorch:
-                par = torch.stack([_full(g.p[k], (1, ng)).reshape(ng) for k in ML_PARAMS], 0)
+                par = torch.stack([expand64(g.p[k], (1, ng)).reshape(ng) for k in ML_PARAMS], 0)
                 groups.append((_ML, par.contiguous()))
             else:
                 return None  # GLIF groups (spike events): the torch step
-        try:
-            lib = native_hh.library()
-        except (native_hh.NativeBuildError, OSError):
-            return None  # only passive groups and no library: the torch step
+        lib = native_hh.available()
+        if lib is None:
+            return None
         if (lib.net_args_size() != ctypes.sizeof(_NetArgs)
                 or lib.net_group_size() != ctypes.sizeof(_Group)):
             raise native_hh.NativeBuildError("hh_kernel.c: network argument layout differs "

@@ -338,7 +338,7 @@ class TorchNetwork:
             self._steps(k, self._inputs)
 
     def _check_failed(self) -> None:
-        if self._native is not None and self.v.device.type == "cpu":
+        if self.v.device.type == "cpu":
             v = self.v.detach().numpy()  # small arrays: numpy costs a few us, torch tens
             bad = ~np.isfinite(v).all(1) | (np.abs(v) > V_LIMIT_MV).any(1)
             if bad.any():
@@ -551,10 +551,15 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
         drive_t = torch.cat([d, d.new_zeros(nt, 1, net.N - spec.n_neurons)], 2)
     samples: list[tuple[np.ndarray, np.ndarray]] = []
 
+    n_neu = spec.n_neurons
+    inv = net.inv.cpu().numpy()
+
+    def sample(v_row: np.ndarray, act_row: np.ndarray) -> None:
+        """One recorded sample from the state of copy 0 (cells in permuted order)."""
+        samples.append((v_row[:n_neu][inv], np.concatenate([v_row[n_neu:], act_row])))
+
     def snap() -> None:
-        samples.append((net.v[0, :spec.n_neurons][net.inv].detach().cpu().numpy(),
-                        np.concatenate([net.vm[0].detach().cpu().numpy(),
-                                        net.act[0].detach().cpu().numpy()])))
+        sample(net.v[0].detach().cpu().numpy(), net.act[0].detach().cpu().numpy())
 
     snap()
     bar = None
@@ -586,9 +591,8 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
             net._check_failed()
             if not (np.isfinite(vb).all() and np.abs(vb).max(initial=0.0) <= V_LIMIT_MV):
                 net.failed = torch.ones_like(net.failed)  # a recorded sample blew up
-            n = spec.n_neurons
-            samples += [(row[:n][net.inv.numpy()], np.concatenate([row[n:], a]))
-                        for row, a in zip(vb, ab, strict=True)]
+            for v_row, act_row in zip(vb, ab, strict=True):
+                sample(v_row, act_row)
         else:
             k = 0
             while k < nt:

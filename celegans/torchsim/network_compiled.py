@@ -19,14 +19,16 @@ from typing import Any
 
 import torch
 
+from celegans.torchsim.integrator import V_LIMIT_MV
+
 Tensor = torch.Tensor
 TRACE_MODE = "real"
 StepFn = Callable[..., tuple[Tensor, list, Tensor, Tensor]]
 
 
 def failed_mask(v: Tensor) -> Tensor:
-    """(B,) True where a voltage is non-finite or |V| > 1e4 mV."""
-    return ~torch.isfinite(v).all(1) | (v.abs() > 1e4).any(1)
+    """(B,) True where a voltage is non-finite or |V| > :data:`V_LIMIT_MV`."""
+    return ~torch.isfinite(v).all(1) | (v.abs() > V_LIMIT_MV).any(1)
 
 
 class _Layout:
