@@ -356,16 +356,31 @@ class GaitSummary:
         return asdict(self)
 
 
+#: Smallest curvature amplitude (x body length, rad) that counts as undulation. Below it the
+#: body is practically straight: zero crossings of its residual curvature (down to rounding
+#: noise) would give a "frequency" and "wavelength" of nothing. Chosen, not measured: a quarter
+#: of the weakest swimming amplitude of the default organism (kappa L ~ 4 in water) and far
+#: above the noise of a straight body (< 1e-6). Bounds: [0, 2] are sensible.
+MIN_UNDULATION_KAPPA_L = 1.0
+
+
 def gait_summary(centreline: object, time: object, discard_s: float = 0.0,
-                 whole_cycles: bool = True) -> GaitSummary:
+                 whole_cycles: bool = True,
+                 min_kappa_L: float = MIN_UNDULATION_KAPPA_L) -> GaitSummary:
     """All headline metrics, after discarding the first ``discard_s`` seconds; with
-    ``whole_cycles`` the speed is measured over an integer number of undulation cycles."""
+    ``whole_cycles`` the speed is measured over an integer number of undulation cycles.
+
+    A body whose curvature amplitude (x body length) is below ``min_kappa_L`` does not
+    undulate: frequency 0, wavelength and slip undefined (NaN), wave direction 0, and the speed
+    is measured over the whole window."""
     cl = _cl(centreline)
     t = _time(time, cl.shape[0])
     keep = t >= t[0] + discard_s
     cl, t = cl[keep], t[keep]
     L = body_length(cl)
-    f = undulation_frequency(curvature_at(cl, 0.5), t)
+    amp = curvature_amplitude(cl)
+    undulating = amp * L >= min_kappa_L
+    f = undulation_frequency(curvature_at(cl, 0.5), t) if undulating else 0.0
     tt, cc = t, cl
     if whole_cycles and f > 0:
         n_cyc = math.floor((t[-1] - t[0]) * f)
@@ -374,7 +389,6 @@ def gait_summary(centreline: object, time: object, discard_s: float = 0.0,
             tt, cc = t[sel], cl[sel]
     v = centroid_speed(cc, tt, "net")
     lam = wavelength(cl, t, f) if f > 0 else math.nan
-    amp = curvature_amplitude(cl)
     direction = movement_direction(cl, t)
     return GaitSummary(
         speed_mm_s=v, path_speed_mm_s=centroid_speed(cc, tt, "path"), frequency_hz=f,

@@ -46,6 +46,24 @@ def test_frequency_wavelength_speed_exact(f, lam, v):
     assert g.wave_direction == 1 and g.forward_fraction == 1.0
 
 
+def test_straight_or_barely_bending_body_does_not_undulate():
+    # a paralysed worm: straight, or with curvature ripples far below a visible bend; zero
+    # crossings of such ripples must not be reported as a gait
+    for amp in (1e-9, 0.5):
+        cl, t = synthetic(f=1.5, lam=1.5, amp=amp, v=0.0, T=4.0)
+        g = M.gait_summary(cl, t)
+        assert g.curvature_amplitude_kappa_L < M.MIN_UNDULATION_KAPPA_L
+        assert g.frequency_hz == 0.0 and g.wave_direction == 0
+        assert np.isnan(g.wavelength_body_lengths) and np.isnan(g.slip_ratio)
+    # just above the threshold the same wave is measured as usual
+    cl, t = synthetic(f=1.5, lam=1.5, amp=1.2 * M.MIN_UNDULATION_KAPPA_L, v=0.1, T=4.0)
+    g = M.gait_summary(cl, t)
+    assert g.frequency_hz == pytest.approx(1.5, rel=5e-3)
+    assert g.wavelength_body_lengths == pytest.approx(1.5, rel=1e-2)
+    # the threshold is a named argument
+    assert M.gait_summary(cl, t, min_kappa_L=2.0).frequency_hz == 0.0
+
+
 def test_kymograph_and_curvature_sign():
     cl, t = synthetic(T=2.0)
     kymo, s = M.kymograph(cl, 20)
