@@ -35,6 +35,13 @@ instead of the objectives, and the objectives are computed from them by the know
 :mod:`fitting.surrogate.zmodel` (behaviour objectives: mean capped ``|z|`` per condition). The
 features are smooth where the objectives have kinks (``|z|`` at the target) and plateaus (the
 cap); same trust region, exploitation and Thompson sampling, on the computed objective.
+Options of this mode: ``candidates="offspring"`` screens offspring of the best evaluated points
+(NSGA-II's crossover and mutation, :mod:`fitting.surrogate.offspring`) instead of trust-region
+points: the evolutionary search with its offspring pre-screened on the GPs, only the chosen
+few simulated; ``split_saturated`` models deviations at the cap (undefined features: a
+paralysed worm has no wavelength) by an indicator GP per feature
+(:class:`~fitting.surrogate.zmodel.ZModels`); ``global_candidates`` adds whole-cube points to
+the Thompson-sampling slots.
 
 Chosen points are mutually distinct and distinct from the archive (``min_distance``). A
 checkpoint (history, trust-region state, fitted GP hyperparameters, diagnostics) is written
@@ -66,6 +73,7 @@ from fitting.checkpoint import (
 from fitting.level1 import OptimResult
 from fitting.surrogate.ensemble import EnsembleRegressor, SurrogateError
 from fitting.surrogate.gp import GaussianProcess, torch_single_thread
+from fitting.surrogate.offspring import offspring_candidates
 from fitting.surrogate.region import box_candidates, far_enough, trust_region_box
 from fitting.surrogate.zmodel import (
     ZObjective,
@@ -107,6 +115,15 @@ class AssistConfig:
         progress: show a progress bar.
         outputs: what the GPs model: ``"objectives"`` (log objectives) or ``"z"`` (signed
             feature deviations, objectives computed from them; behaviour evaluators).
+        split_saturated: ``outputs="z"``: model deviations at the cap (undefined features,
+            failures) by a separate indicator GP per feature instead of as values
+            (:class:`~fitting.surrogate.zmodel.ZModels`).
+        global_candidates: ``outputs="z"``: uniform points of the whole cube added to the
+            trust region's candidates of the Thompson-sampling slots (0: local only).
+        candidates: ``outputs="z"``: what the GPs screen: ``"region"`` (points of the trust
+            region) or ``"offspring"`` (``n_candidates`` offspring of the best ``n_parents``
+            evaluated points by NSGA-II's crossover and mutation,
+            :mod:`fitting.surrogate.offspring`: a pre-screened evolutionary search).
     """
 
     max_evals: int = 100
@@ -134,6 +151,10 @@ class AssistConfig:
     seed: int = 0
     progress: bool = True
     outputs: str = "objectives"
+    split_saturated: bool = False
+    global_candidates: int = 0
+    candidates: str = "region"
+    n_parents: int = 12
 
     def __post_init__(self) -> None:
         for name in ("max_evals", "batch", "inner_pop", "inner_generations", "n_candidates",
@@ -148,6 +169,16 @@ class AssistConfig:
             raise SurrogateError(f"model: expected 'gp' or 'ensemble', got {self.model!r}")
         if self.exploit < 0:
             raise SurrogateError(f"exploit: must be >= 0, got {self.exploit}")
+        if self.kappa < 0:
+            raise SurrogateError(f"kappa: must be >= 0, got {self.kappa}")
+        if self.candidates not in ("region", "offspring"):
+            raise SurrogateError(f"candidates: expected 'region' or 'offspring', got "
+                                 f"{self.candidates!r}")
+        if self.n_parents < 2:
+            raise SurrogateError(f"n_parents: need >= 2, got {self.n_parents}")
+        if self.global_candidates < 0:
+            raise SurrogateError(f"global_candidates: must be >= 0, got "
+                                 f"{self.global_candidates}")
         if not 0 < self.tr_min <= self.tr_init <= self.tr_max:
             raise SurrogateError(f"trust region: need 0 < tr_min <= tr_init <= tr_max, got "
                                  f"{self.tr_min}, {self.tr_init}, {self.tr_max}")
@@ -155,8 +186,6 @@ class AssistConfig:
     def initial_size(self, d: int) -> int:
         """Size of the initial design for ``d`` parameters."""
         return int(self.n_init) if self.n_init is not None else max(10, 2 * int(d) + 2)
-        if self.kappa < 0:
-            raise SurrogateError(f"kappa: must be >= 0, got {self.kappa}")
 
 
 @dataclass
@@ -438,10 +467,14 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
                 pred = None
                 if zobj is not None:
                     Fz = np.where(fa[:, None], np.inf, Fa)
+                    kids = offspring_candidates(Xa, sa, config.n_candidates, config.n_parents,
+                                                rng) if config.candidates == "offspring" \
+                        else None
                     X, pred_sum, raws, gd = propose_z(
                         Xa, z_targets(Za, fa, zobj.cap), Fz, k, tr["length"], zobj,
                         config.gp, config.n_candidates, config.exploit, config.min_distance,
-                        seed_it, tr.get("gp"))
+                        seed_it, tr.get("gp"), split_saturated=config.split_saturated,
+                        n_global=config.global_candidates, candidates=kids)
                     tr = {**tr, "gp": raws}
                     diag.update(gd)
                 elif config.model == "gp":

@@ -252,3 +252,30 @@ def test_z_objective_reproduces_weighted_multi_condition_behaviour_objectives():
     zobj = z_objective_of(ev)
     assert zobj.n_obj == 2 and zobj.cap == 6.0
     np.testing.assert_allclose(zobj(z), F, rtol=1e-12)
+
+
+def test_z_models_keep_the_optimum_next_to_an_undefined_region():
+    """A wavelength that reaches its target just before the body stops (undefined -> the cap):
+    with the capped rows modelled apart (indicator GP), the predicted objective is low at the
+    optimum, the cap where the body stops, and the draws follow the indicator."""
+    from fitting.surrogate.zmodel import ZModels, saturated, z_targets
+
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 2))
+    z = np.where(X[:, 0] < 0.7, (X[:, 0] - 0.62) / 0.08, np.nan)[:, None]   # target at 0.62
+    Z = z_targets(z, np.zeros(40, bool), 10.0)
+    assert saturated(Z, 10.0)[:, 0].sum() == np.sum(X[:, 0] >= 0.7) > 0
+    x_opt = np.array([[0.62, 0.5]])
+    gp = {"steps": 80, "restarts": 2}
+    split = ZModels(X, Z, 10.0, gp, seed=0, warm=None)
+    joint = ZModels(X, Z, 10.0, gp, seed=0, warm=None, split=False)
+    assert split.sat[0] is not None and joint.sat[0] is None
+    assert split.contributions(x_opt)[0, 0] < 0.5
+    # deep in either region the split model is right
+    assert split.contributions(np.array([[0.95, 0.5]]))[0, 0] > 8.0
+    assert split.contributions(np.array([[0.2, 0.5]]))[0, 0] == pytest.approx(5.25, abs=1.0)
+    # Thompson draws: capped where the indicator draw says so, else |z| of the z draw
+    draws = split.sample_contributions(np.array([[0.95, 0.5], [0.62, 0.5]]), 20, seed=1)
+    assert draws.shape == (20, 2, 1) and np.all(draws[:, 0, 0] == 10.0)
+    assert np.median(draws[:, 1, 0]) < 1.0
+    assert len(split.raws) == 2 and len(joint.raws) == 1
