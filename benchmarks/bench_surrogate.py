@@ -14,21 +14,33 @@ method needed per seed and the median ratio over seeds (0 when the assisted sear
 there), and writes a figure of error vs true simulations.
 
 ``--problem closed-loop``: the same comparison on the real closed loop (Level-2 evaluator:
-``celegans.organism``, NEURON network and PyBullet body, water for ``--water-s`` seconds (default
-4) of which the first ``--discard-s`` (default half) are not measured; 3 parameters: muscle gain,
-the AVB-VB gap multiplier, the forward command current; water gait targets of Fang-Yen et al.
-2010) through a process pool of ``--workers``. The assisted search models the signed feature
-deviations (``--outputs z``, the default here; ``objectives`` models the objective itself).
+``celegans.organism``, the network on ``--backend`` (``torch`` by default: the native CPU
+kernel, about twice as fast per evaluation as ``neuron`` here, same features to 3-4 digits) and
+the PyBullet body, ``--medium`` water (default) or agar for ``--run-s`` seconds (default 4 in
+water, 8 on agar) of which the first ``--discard-s`` (default half the run, at most 3 s) are not
+measured; 3 parameters: muscle gain, the AVB-VB gap multiplier, the forward command current;
+gait targets of Fang-Yen et al. 2010 for that medium) through a process pool of ``--workers``.
+The assisted search models the signed feature deviations (``--outputs z``, the default here;
+``objectives`` models the objective itself); ``--candidates offspring``, ``--split-saturated
+1`` and ``--global-candidates N`` select the options of ``fitting.surrogate.assisted``.
 Measured over a short window (2 s run, 0.67 s discarded) the gait features are the start-up
-transient and jump with 3 % parameter changes (wavelength 4.7 -> 1.5 -> 2.4 body lengths): a
-landscape no model can learn, where the lowest errors are lucky hits; with the first 2 s of a
-4 s run discarded they vary smoothly. Each evaluation takes seconds to tens of seconds. Runs are
-cached under ``OUT/baseline/`` keyed by the problem, budget, seed, the assisted settings and the
-hashes of the organism and network files (``--stage baseline`` / ``--stage assisted`` run one
-side, e.g. in parallel; ``--stage both`` compares, reading cached runs); evaluations read a
-snapshot of the organism file taken at the start, and the run warns when the network file
-changed meanwhile (the working tree is shared: a point scores differently under another
-version of the organism).
+transient and jump with 3 % parameter changes; with the first 2 s of a 4 s run discarded they
+are the steady gait (an 8 s run, 4 s discarded, gives the same features to ~1 %). The steady
+gait still changes mode abruptly in places (wavelength 2.8 -> 3.2 body lengths and speed 0.098
+-> 0.070 mm/s for a 1 % step of the command current): the landscape is piecewise smooth. A
+strong command current paralyses the worm (straight body); its frequency and wavelength are
+then undefined (``env.metrics.MIN_UNDULATION_KAPPA_L``), not read from rounding noise. The
+best water gaits lie in a band of command currents just short of paralysis, with mode switches
+inside it; on agar the features vary smoothly but the best gaits again lie at the paralysis
+edge. NSGA-II's recombination finds these edges; the GP searches (every option above) mostly
+did not within their 40 evaluations: see the README for the figures. Each evaluation takes
+about 1.5 s in water, 3 s on agar (torch) or twice that (NEURON) per worker. Runs are cached under
+``OUT/baseline/`` keyed by the problem, budget, seed, backend, undulation threshold, the
+assisted settings and the hashes of the organism and network files (``--stage baseline`` /
+``--stage assisted`` run one side, e.g. in parallel; ``--stage both`` compares, reading cached
+runs); evaluations read a snapshot of the organism file taken at the start, and the run warns
+when the network file changed meanwhile (the working tree is shared: a point scores
+differently under another version of the organism).
 
 ``--inverse``: the amortised inverse estimator instead. Channel densities (g_Ca, g_K, g_L, nS)
 of a graded Morris-Lecar neuron "without recordings" are estimated from current-clamp features
@@ -90,7 +102,15 @@ CLOSED_LOOP_PARAMS = {"muscle_gain": (0.5, 5.0), "network.mult.gap.AVB.VB": (0.2
 def discard_of(args: argparse.Namespace) -> float:
     """Transient discarded before the gait is measured (s): ``--discard-s``, default half the
     run."""
-    return float(args.discard_s) if args.discard_s is not None else args.water_s / 2
+    return float(args.discard_s) if args.discard_s is not None else min(run_s(args) / 2, 3.0)
+
+
+def run_s(args: argparse.Namespace) -> float:
+    """Closed-loop run length (s): ``--run-s``, default 4 in water, 8 on agar (its gait is
+    3-5 times slower)."""
+    if args.run_s is not None:
+        return float(args.run_s)
+    return 4.0 if args.medium == "water" else 8.0
 
 
 def _sha(path: Path) -> str:
@@ -122,8 +142,9 @@ def snapshot_organism(out: Path) -> tuple[Path, dict[str, str]]:
 
 
 def build_closed_loop_evaluator(args: argparse.Namespace):
-    """Level-2 evaluator of the real closed loop (``celegans.organism``: NEURON network, PyBullet
-    body) in water for ``--water-s`` seconds, 3 parameters (``CLOSED_LOOP_PARAMS``, log scale),
+    """Level-2 evaluator of the real closed loop (``celegans.organism``: network on
+    ``--backend``, PyBullet body) in water for ``--water-s`` seconds, 3 parameters
+    (``CLOSED_LOOP_PARAMS``, log scale),
     targets: the water gait of ``DEFAULT_GAIT_TARGETS`` (Fang-Yen et al. 2010)."""
     from fitting.executors import make_executor
     from fitting.level2.behaviour import (
@@ -135,10 +156,12 @@ def build_closed_loop_evaluator(args: argparse.Namespace):
     from fitting.level2.evaluator import Level2Evaluator
     from fitting.space import ParamSpace
 
-    cond = Condition("water", "water", duration_s=args.water_s, discard_s=discard_of(args))
+    cond = Condition(args.medium, args.medium, duration_s=run_s(args),
+                     discard_s=discard_of(args))
     proto = BehaviourProtocol((cond,), ("frequency_hz", "wavelength_body_lengths",
-                                        "speed_mm_s"), organism=args.organism_snapshot)
-    target = BehaviourTarget.from_dict({"water": DEFAULT_GAIT_TARGETS["water"]})
+                                        "speed_mm_s"), organism=args.organism_snapshot,
+                              backend=args.backend)
+    target = BehaviourTarget.from_dict({args.medium: DEFAULT_GAIT_TARGETS[args.medium]})
     space = ParamSpace.from_bounds(CLOSED_LOOP_PARAMS, log=tuple(CLOSED_LOOP_PARAMS))
     ex = make_executor(args.executor, n_workers=args.workers, timeout_s=600.0)
     return Level2Evaluator(space, proto, target, ex)
@@ -191,7 +214,14 @@ def _run_key(args: argparse.Namespace, hashes: dict[str, str]) -> str:
 
     parts = [args.problem, f"pop{args.pop}", f"n{args.base_evals}"]
     if args.problem == "closed-loop":
-        parts += [f"w{args.water_s:g}", f"d{discard_of(args):g}", *sorted(hashes.items())]
+        from env.metrics import MIN_UNDULATION_KAPPA_L
+
+        parts += [f"w{run_s(args):g}", f"d{discard_of(args):g}", *sorted(hashes.items())]
+        if args.medium != "water":          # (water runs keep their earlier keys)
+            parts.append(f"medium={args.medium}")
+        # runs before these two entered the key were NEURON runs without an undulation
+        # threshold; their features differ, so they must not be read as these
+        parts += [f"backend={args.backend}", f"min_kappa_L={MIN_UNDULATION_KAPPA_L:g}"]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
@@ -289,9 +319,23 @@ def main() -> None:
                          "closed-loop, objectives otherwise)")
     ap.add_argument("--n-init", type=int, default=None, help="assisted: initial design size")
     ap.add_argument("--batch", type=int, default=None, help="assisted: evaluations per step")
-    ap.add_argument("--water-s", type=float, default=4.0, help="closed-loop: run length (s)")
+    ap.add_argument("--candidates", default=None, choices=("region", "offspring"),
+                    help="assisted, outputs z: trust-region points or pre-screened offspring")
+    ap.add_argument("--n-parents", type=int, default=None, help="assisted: offspring parents")
+    ap.add_argument("--n-candidates", type=int, default=None,
+                    help="assisted: candidates screened per step")
+    ap.add_argument("--global-candidates", type=int, default=None,
+                    help="assisted, outputs z: whole-cube candidates of the Thompson slots")
+    ap.add_argument("--split-saturated", type=int, default=None, choices=(0, 1),
+                    help="assisted, outputs z: indicator GPs for capped deviations (default 0)")
+    ap.add_argument("--medium", default="water", choices=("water", "agar"),
+                    help="closed-loop: medium and its gait targets (default water)")
+    ap.add_argument("--run-s", "--water-s", dest="run_s", type=float, default=None,
+                    help="closed-loop: run length (s; default 4 in water, 8 on agar)")
     ap.add_argument("--discard-s", type=float, default=None,
                     help="closed-loop: transient not measured (s; default half the run)")
+    ap.add_argument("--backend", default="torch", choices=("torch", "neuron"),
+                    help="closed-loop: network backend of the organism (default torch)")
     ap.add_argument("--executor", default="process", choices=("serial", "process"),
                     help="closed-loop: executor of the true simulations")
     ap.add_argument("--workers", type=int, default=2, help="closed-loop: worker processes")
@@ -339,11 +383,17 @@ def main() -> None:
         if closed and ex is not None:
             ex.close()
 
-    extra = {k: v for k, v in (("n_init", args.n_init), ("batch", args.batch)) if v is not None}
+    extra = {k: v for k, v in (("n_init", args.n_init), ("batch", args.batch),
+                               ("global_candidates", args.global_candidates),
+                               ("candidates", args.candidates), ("n_parents", args.n_parents),
+                               ("n_candidates", args.n_candidates),
+                               ("split_saturated", None if args.split_saturated is None
+                                else bool(args.split_saturated))) if v is not None}
     assist = AssistConfig(max_evals=args.sa_evals, seed=0, model=args.model, progress=closed,
                           outputs=outputs, **extra)
     print(f"problem {args.problem}"
-          + (f" (water {args.water_s:g} s, first {discard_of(args):g} s not measured)"
+          + (f" ({args.medium} {run_s(args):g} s, first {discard_of(args):g} s not measured, "
+             f"{args.backend} network)"
              if closed else "")
           + f"; NSGA-II pop {args.pop}, {args.base_evals} evaluations; "
           f"surrogate-assisted ({args.model}, outputs {outputs}) {args.sa_evals} evaluations, "
@@ -474,10 +524,13 @@ def main() -> None:
                   f"evaluations random/assisted {evr})")
     from celegans.io import to_jsonable, write_json
 
-    tag = f"_{outputs}" if closed else ""        # closed loop: one file per surrogate output
+    # closed loop: one file per surrogate output (and medium other than water)
+    tag = ((f"_{args.medium}" if args.medium != "water" else "") + f"_{outputs}") if closed \
+        else ""
     write_json(out / f"results{tag}.json", to_jsonable(
                {"problem": args.problem, "base_evals": args.base_evals, "pop": args.pop,
-                "sa_evals": args.sa_evals, "water_s": args.water_s if closed else None,
+                "sa_evals": args.sa_evals, "medium": args.medium if closed else None,
+                "run_s": run_s(args) if closed else None,
                 "discard_s": discard_of(args) if closed else None, "input_sha256": hashes,
                 "inputs_changed_during_run": changed,
                 "assist": {k: v for k, v in assist.__dict__.items() if k != "seed"},
@@ -497,7 +550,8 @@ def main() -> None:
     ax.set_xlabel("true simulations")
     ax.set_ylabel("best summed objective")
     ax.legend()
-    ax.set_title(f"{args.problem}" + (f" (surrogate outputs: {outputs})" if closed else ""))
+    ax.set_title(f"{args.problem}" + (f", {args.medium} (surrogate outputs: {outputs})"
+                                      if closed else ""))
     fig.tight_layout()
     fig.savefig(out / f"surrogate_savings{tag}.png", dpi=120)
     print(f"figure: {out / f'surrogate_savings{tag}.png'}")
