@@ -179,6 +179,10 @@ class AssistConfig:
         if self.global_candidates < 0:
             raise SurrogateError(f"global_candidates: must be >= 0, got "
                                  f"{self.global_candidates}")
+        if self.outputs != "z" and (self.candidates != "region" or self.split_saturated
+                                    or self.global_candidates):
+            raise SurrogateError("candidates='offspring', split_saturated and "
+                                 "global_candidates are options of outputs='z'")
         if not 0 < self.tr_min <= self.tr_init <= self.tr_max:
             raise SurrogateError(f"trust region: need 0 < tr_min <= tr_init <= tr_max, got "
                                  f"{self.tr_min}, {self.tr_init}, {self.tr_max}")
@@ -426,6 +430,11 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
                  "names": tuple(evaluator.space.names), "n_obj": m}
     if config.outputs != "objectives":      # (checkpoints of objective-GP runs stay valid)
         signature["outputs"] = config.outputs
+    for opt, default in (("candidates", "region"), ("split_saturated", False),
+                         ("global_candidates", 0), ("n_parents", 12)):
+        if getattr(config, opt) != default and (opt != "n_parents" or
+                                                config.candidates == "offspring"):
+            signature[opt] = getattr(config, opt)       # (earlier checkpoints stay valid)
     hist, it, diags = History(), 0, []
     tr: dict[str, Any] = {"length": config.tr_init, "fails": 0, "succ": 0, "gp": None}
     fail_tol = max(2, int(np.ceil(d / max(config.batch, 1))))

@@ -67,3 +67,21 @@ def test_prescreened_offspring_search_finds_the_gait_target():
         AssistConfig(candidates="everywhere")
     with pytest.raises(SurrogateError, match="n_parents"):
         AssistConfig(n_parents=1)
+    with pytest.raises(SurrogateError, match="options of outputs='z'"):
+        AssistConfig(candidates="offspring")                     # outputs='objectives'
+
+
+def test_offspring_run_resumes_only_as_an_offspring_run(tmp_path):
+    from fitting.checkpoint import CheckpointError
+    from tests.surrogate.test_surrogate import _gait_evaluator
+
+    kw = {"n_init": 4, "batch": 2, "seed": 3, "progress": False, "n_candidates": 100,
+          "gp": {"steps": 30}, "outputs": "z", "candidates": "offspring", "n_parents": 4}
+    full = surrogate_assisted_optimise(_gait_evaluator(), AssistConfig(max_evals=8, **kw))
+    surrogate_assisted_optimise(_gait_evaluator(), AssistConfig(max_evals=6, **kw), tmp_path)
+    again = surrogate_assisted_optimise(_gait_evaluator(), AssistConfig(max_evals=8, **kw),
+                                        tmp_path, resume=True)
+    np.testing.assert_allclose(again.X, full.X)
+    with pytest.raises(CheckpointError, match="different run"):
+        surrogate_assisted_optimise(_gait_evaluator(), AssistConfig(
+            max_evals=8, **{**kw, "candidates": "region"}), tmp_path, resume=True)
