@@ -53,8 +53,9 @@ the coverage of the nominal 90 % intervals (required 0.8-0.98), their mean width
 and budget, same seeds) as a second reference: how much of the saving a model-free design gets.
 
 Run: ``python benchmarks/bench_surrogate.py --seeds 0 1 2 [--base-evals 600] [--sa-evals 120]``
-     ``python benchmarks/bench_surrogate.py --problem closed-loop --seeds 0 1 2 --pop 12 \
---base-evals 120 --sa-evals 40 --n-init 8 --batch 2 --out benchmarks/out/surrogate_cl``
+     ``python benchmarks/bench_surrogate.py --problem closed-loop --seeds 0 1 2 3 4 5 --pop 12 \
+--base-evals 120 --sa-evals 40 --n-init 8 --batch 2 --random-baseline [--medium agar] \
+--out benchmarks/out/surrogate_cl2``
      ``python benchmarks/bench_surrogate.py --inverse [--n-train 2000] [--n-test 500]``
 """
 
@@ -143,9 +144,9 @@ def snapshot_organism(out: Path) -> tuple[Path, dict[str, str]]:
 
 def build_closed_loop_evaluator(args: argparse.Namespace):
     """Level-2 evaluator of the real closed loop (``celegans.organism``: network on
-    ``--backend``, PyBullet body) in water for ``--water-s`` seconds, 3 parameters
+    ``--backend``, PyBullet body) in ``--medium`` for ``--run-s`` seconds, 3 parameters
     (``CLOSED_LOOP_PARAMS``, log scale),
-    targets: the water gait of ``DEFAULT_GAIT_TARGETS`` (Fang-Yen et al. 2010)."""
+    targets: that medium's gait in ``DEFAULT_GAIT_TARGETS`` (Fang-Yen et al. 2010)."""
     from fitting.executors import make_executor
     from fitting.level2.behaviour import (
         DEFAULT_GAIT_TARGETS,
