@@ -207,6 +207,12 @@ def expand64(x: Any, shape: tuple[int, ...]) -> Tensor:
     return t.detach().to(torch.float64).expand(shape).contiguous()
 
 
+def call_steps(n_steps: int, every: int) -> int:
+    """Steps per native call when a run of ``n_steps`` is split into about ten calls (for
+    progress, and Ctrl-C between calls): a multiple of the recording interval ``every``."""
+    return max(every, (max(1, n_steps // 10) // every) * every)
+
+
 def _direct_constants(kernel: Any, plan: Any, p: Mapping[str, Any], dt: float
                       ) -> tuple[list[int], list[float]] | None:
     kinds: list[int] = []
@@ -361,8 +367,7 @@ def run(model: Any, v: Tensor, s: Mapping[str, Tensor], p: Mapping[str, Any], c:
               rec_kind=_ptr(rkind), rec_out=rec_ptrs, bad=_ptr(bad_out),
               n_threads=int(torch.get_num_threads()))
     lib = library()
-    # a few calls (a multiple of `every` steps each): progress, and Ctrl-C between calls
-    seg = max(every, (max(1, n_steps // 10) // every) * every)
+    seg = call_steps(n_steps, every)
     done = 0
     while done < n_steps:
         k = min(seg, n_steps - done)

@@ -81,7 +81,7 @@ class NetworkRunner:
     receiving cell); :meth:`run` advances the network's state in place. Build with
     :meth:`build`."""
 
-    def __init__(self, net: Any, groups: list[tuple[int, Any]]) -> None:
+    def __init__(self, net: Any, groups: list[tuple[int, Any]], lib: ctypes.CDLL) -> None:
         self.keep: list[Any] = []
         self.hh = [i for i, (kind, _) in enumerate(groups) if kind == _HH]
         self.ml = [i for i, (kind, _) in enumerate(groups) if kind == _ML]
@@ -121,7 +121,7 @@ class NetworkRunner:
             s_decay=float(net._s_decay), v_rest=float(mp["V_rest"]),
             v_sat=float(mp["V_sat"]), act_decay=float(net._act_decay))
         self._bound: tuple = ()
-        self._lib = native_hh.library()
+        self._lib = lib
 
     @classmethod
     def build(cls, net: Any) -> NetworkRunner | None:
@@ -157,7 +157,7 @@ class NetworkRunner:
                 or lib.net_group_size() != ctypes.sizeof(_Group)):
             raise native_hh.NativeBuildError("hh_kernel.c: network argument layout differs "
                                              "from native_network")
-        return cls(net, groups)
+        return cls(net, groups, lib)
 
     def _bind(self, net: Any) -> None:
         """Point the kernel at the network's state tensors (made contiguous float64 CPU
@@ -210,7 +210,9 @@ class NetworkRunner:
             every, v_out, act_out, pos = record
             if v_out.dtype != torch.float64 or not v_out.is_contiguous() \
                     or not act_out.is_contiguous() or pos + k // every > v_out.shape[1]:
-                raise ValueError("native network recording: bad output buffers")
+                raise ValueError(f"native network recording: need contiguous float64 buffers "
+                                 f"(B, T, N) and (B, T, M) with room for {k // every} samples "
+                                 f"from sample {pos}; got {v_out.dtype} {tuple(v_out.shape)}")
             a.rec_every, a.rec_len, a.rec_pos = int(every), int(v_out.shape[1]), int(pos)
             a.rec_v, a.rec_act = v_out.data_ptr(), act_out.data_ptr()
         rc = self._lib.net_run(ctypes.byref(a))

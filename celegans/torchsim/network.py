@@ -29,15 +29,15 @@ import numpy as np
 import torch
 
 from celegans.protocols import CurrentClamp, TraceResult, n_steps
+from celegans.torchsim import native_hh
 from celegans.torchsim.device import (
     TorchSimError,
     flush_denormals,
     resolve_device,
     resolve_dtype,
 )
-from celegans.torchsim.integrator import V_LIMIT_MV
 from celegans.torchsim.models import HHCellTorch, TorchModel, torch_model
-from celegans.torchsim.network_compiled import CompiledRunner, failed_mask
+from celegans.torchsim.network_compiled import CompiledRunner, failed_mask, failed_rows
 
 Tensor = torch.Tensor
 
@@ -255,8 +255,7 @@ class TorchNetwork:
         if k <= 0:
             return
         if self._native is not None and not i_ext.requires_grad:
-            self._native.run(self, k, i_ext, per_step=False)
-            self.t_ms += k * self.dt
+            self._advance_native(k, i_ext, per_step=False)
             self._check_failed()
             return
         if self._runner is not None and not i_ext.requires_grad:
@@ -271,8 +270,7 @@ class TorchNetwork:
     def _steps_drive(self, drive: Tensor) -> None:
         """``drive.shape[0]`` steps, step ``j`` with injected currents ``drive[j]`` (B, N)."""
         if self._native is not None and not drive.requires_grad:
-            self._native.run(self, drive.shape[0], drive, per_step=True)
-            self.t_ms += drive.shape[0] * self.dt
+            self._advance_native(drive.shape[0], drive, per_step=True)
             self._check_failed()
             return
         if self._runner is not None and not drive.requires_grad:
@@ -283,6 +281,14 @@ class TorchNetwork:
         for j in range(drive.shape[0]):
             self.step(drive[j])
         self._check_failed()
+
+    def _advance_native(self, k: int, i_ext: Tensor, per_step: bool,
+                        record: tuple[int, Tensor, Tensor, int] | None = None) -> None:
+        """``k`` steps in the native kernel (``i_ext`` held, or one row per step when
+        ``per_step``; ``record`` as :meth:`~celegans.torchsim.native_network.NetworkRunner.run`)
+        and the clock; the caller checks for failures."""
+        self._native.run(self, k, i_ext, per_step, record=record)
+        self.t_ms += k * self.dt
 
     def prepare(self, steps_per_advance: int = 1) -> None:
         """Compile now (``compile=True`` only) the chunks that ``advance`` over
@@ -339,8 +345,7 @@ class TorchNetwork:
 
     def _check_failed(self) -> None:
         if self.v.device.type == "cpu":
-            v = self.v.detach().numpy()  # small arrays: numpy costs a few us, torch tens
-            bad = ~np.isfinite(v).all(1) | (np.abs(v) > V_LIMIT_MV).any(1)
+            bad = failed_rows(self.v.detach().numpy())
             if bad.any():
                 self.failed = self.failed | torch.from_numpy(bad)
             return
@@ -573,23 +578,22 @@ def simulate_network_torch(spec: Any, duration_ms: float, *, dt_ms: float = 0.02
             # the native kernel records the samples itself: a few long calls
             vbuf = torch.empty((1, nt // every, net.N), dtype=torch.float64)
             abuf = torch.empty((1, nt // every, M), dtype=torch.float64)
-            seg = max(every, (max(1, nt // 10) // every) * every)
+            seg = native_hh.call_steps(nt, every)
             k = pos = 0
             while k < nt:
                 kk = min(seg, nt - k)
                 rec = (every, vbuf, abuf, pos)
                 if drive_t is None:
-                    net._native.run(net, kk, zero, False, record=rec)
+                    net._advance_native(kk, zero, False, record=rec)
                 else:
-                    net._native.run(net, kk, drive_t[k:k + kk], True, record=rec)
-                net.t_ms += kk * net.dt
+                    net._advance_native(kk, drive_t[k:k + kk], True, record=rec)
                 k += kk
                 pos += kk // every
                 if bar is not None:
                     bar.update(kk)
             vb, ab = vbuf[0].numpy(), abuf[0].numpy()
             net._check_failed()
-            if not (np.isfinite(vb).all() and np.abs(vb).max(initial=0.0) <= V_LIMIT_MV):
+            if failed_rows(vb).any():
                 net.failed = torch.ones_like(net.failed)  # a recorded sample blew up
             for v_row, act_row in zip(vb, ab, strict=True):
                 sample(v_row, act_row)
