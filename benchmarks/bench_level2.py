@@ -41,6 +41,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 MOTOR = ["AVB", "VB", "DB", "VD", "DD"]
 
 
+def motor_parameters() -> dict:
+    """The fitted parameters (Level-2 config section): chemical, gap and neuromuscular
+    class-pair multipliers among the forward motor circuit ``MOTOR`` (29 connected pairs, log
+    scale, 0.1-20), the glutamate sign and the gap-junction conductance per contact (31 in
+    all; the start is the organism's defaults)."""
+    return {"multipliers": {"kinds": ["chemical", "gap", "nmj"], "classes": MOTOR,
+                            "bounds": [0.1, 20.0], "transform": "log"},
+            "names": {"network.glutamate_sign": {"bounds": [-1.0, 1.0]},
+                      "network.g_gap_contact": {"bounds": [0.02, 0.5]}}}
+
+
 def level2_config(args: argparse.Namespace) -> dict:
     conds = []
     if args.agar_s > 0:
@@ -49,11 +60,7 @@ def level2_config(args: argparse.Namespace) -> dict:
     if args.water_s > 0:
         conds.append({"name": "water", "medium": "water", "duration_s": args.water_s,
                       "discard_s": min(1.0, args.water_s / 3)})
-    return {"parameters": {
-        "multipliers": {"kinds": ["chemical", "gap", "nmj"], "classes": MOTOR,
-                        "bounds": [0.1, 20.0], "transform": "log"},
-        "names": {"network.glutamate_sign": {"bounds": [-1.0, 1.0]},
-                  "network.g_gap_contact": {"bounds": [0.02, 0.5]}}},
+    return {"parameters": motor_parameters(),
         "conditions": conds, "algorithm": args.algorithm, "pop_size": args.pop,
         "max_evals": args.max_evals, "seed": args.seed, "executor": args.executor,
         "workers": args.workers, "timeout_s": args.timeout, "backend": args.backend}

@@ -42,6 +42,18 @@ runs); evaluations read a snapshot of the organism file taken at the start, and 
 when the network file changed meanwhile (the working tree is shared: a point scores
 differently under another version of the organism).
 
+``--space motor``: the real Level-2 setting instead of 3 parameters: the 31 of
+``bench_level2.py`` (chemical, gap and neuromuscular class-pair multipliers of the forward motor
+circuit AVB, VB, DB, VD, DD, log scale 0.1-20; the glutamate sign; the gap conductance per
+contact), from the unfitted connectome. Every search evaluates that start first: NSGA-II's
+initial population is the start plus uniform points (as ``fit_level2`` starts it), random
+search's first batch holds it, the assisted search's initial design includes it.
+``--target synthetic``: the gait of a hidden parameter point (``--target-seed``; see
+:func:`synthetic_target`) replaces the published targets, with their SDs, so the error can reach
+0 as in the Level-1 problems; against the published water gait every search stops at a floor
+(speed and frequency too low) that NSGA-II reaches within about 40-60 evaluations.
+``--assist-option NAME=VALUE`` sets any other field of ``AssistConfig`` (e.g. ``fail_tol=3``).
+
 ``--inverse``: the amortised inverse estimator instead. Channel densities (g_Ca, g_K, g_L, nS)
 of a graded Morris-Lecar neuron "without recordings" are estimated from current-clamp features
 (``fitting.features``) of batched torch simulations: ``--n-train`` prior draws (Sobol) train an
@@ -56,6 +68,9 @@ Run: ``python benchmarks/bench_surrogate.py --seeds 0 1 2 [--base-evals 600] [--
      ``python benchmarks/bench_surrogate.py --problem closed-loop --seeds 0 1 2 3 4 5 --pop 12 \
 --base-evals 120 --sa-evals 40 --n-init 8 --batch 2 --random-baseline [--medium agar] \
 --out benchmarks/out/surrogate_cl2``
+     ``python benchmarks/bench_surrogate.py --problem closed-loop --space motor [--target \
+synthetic] --seeds 0 1 2 3 4 5 --pop 16 --base-evals 160 --sa-evals 40 --n-init 8 --batch 2 \
+--random-baseline --out benchmarks/out/surrogate_motor``
      ``python benchmarks/bench_surrogate.py --inverse [--n-train 2000] [--n-test 500]``
 """
 
@@ -98,6 +113,27 @@ def build_evaluator(dt_ms: float = 0.2, problem: str = "spiking"):
 
 CLOSED_LOOP_PARAMS = {"muscle_gain": (0.5, 5.0), "network.mult.gap.AVB.VB": (0.2, 5.0),
                       "command_forward_pA": (100.0, 5000.0)}
+CLOSED_LOOP_SPACES = ("command", "motor")
+
+
+def closed_loop_space(args: argparse.Namespace) -> tuple[Any, np.ndarray | None]:
+    """``--space``: the fitted parameters and, for ``motor``, the start (unit-cube row: the
+    unfitted connectome, the organism's defaults) that every search evaluates first.
+
+    ``command``: ``CLOSED_LOOP_PARAMS`` (3, log scale), no start. ``motor``: the Level-2
+    parameters of ``bench_level2.py`` (chemical, gap and neuromuscular class-pair multipliers
+    of the forward motor circuit, the glutamate sign, the gap conductance per contact: 31)."""
+    from fitting.space import ParamSpace
+
+    if args.space == "command":
+        return ParamSpace.from_bounds(CLOSED_LOOP_PARAMS, log=tuple(CLOSED_LOOP_PARAMS)), None
+    from bench_level2 import motor_parameters
+
+    from fitting.level2.space import level2_parameters
+
+    ps = level2_parameters(motor_parameters(), args.organism_snapshot)
+    space = ParamSpace.from_parameters(ps)
+    return space, space.to_unit(np.array([[ps[n].value for n in space.names]]))
 
 
 def discard_of(args: argparse.Namespace) -> float:
@@ -144,8 +180,8 @@ def snapshot_organism(out: Path) -> tuple[Path, dict[str, str]]:
 
 def build_closed_loop_evaluator(args: argparse.Namespace):
     """Level-2 evaluator of the real closed loop (``celegans.organism``: network on
-    ``--backend``, PyBullet body) in ``--medium`` for ``--run-s`` seconds, 3 parameters
-    (``CLOSED_LOOP_PARAMS``, log scale),
+    ``--backend``, PyBullet body) in ``--medium`` for ``--run-s`` seconds, the parameters of
+    ``--space`` (:func:`closed_loop_space`),
     targets: that medium's gait in ``DEFAULT_GAIT_TARGETS`` (Fang-Yen et al. 2010)."""
     from fitting.executors import make_executor
     from fitting.level2.behaviour import (
@@ -155,17 +191,70 @@ def build_closed_loop_evaluator(args: argparse.Namespace):
         Condition,
     )
     from fitting.level2.evaluator import Level2Evaluator
-    from fitting.space import ParamSpace
 
     cond = Condition(args.medium, args.medium, duration_s=run_s(args),
                      discard_s=discard_of(args))
     proto = BehaviourProtocol((cond,), ("frequency_hz", "wavelength_body_lengths",
                                         "speed_mm_s"), organism=args.organism_snapshot,
                               backend=args.backend)
-    target = BehaviourTarget.from_dict({args.medium: DEFAULT_GAIT_TARGETS[args.medium]})
-    space = ParamSpace.from_bounds(CLOSED_LOOP_PARAMS, log=tuple(CLOSED_LOOP_PARAMS))
+    target = BehaviourTarget.from_dict({args.medium: getattr(args, "target_features", None)
+                                        or DEFAULT_GAIT_TARGETS[args.medium]})
+    space, _ = closed_loop_space(args)
     ex = make_executor(args.executor, n_workers=args.workers, timeout_s=600.0)
     return Level2Evaluator(space, proto, target, ex)
+
+
+MOVING_SPEED_MM_S = 0.02      # a synthetic target's hidden worm must move at least this fast
+MIN_START_ERROR = 1.0         # ... and the start's gait must miss it by this mean |z|
+
+
+def synthetic_target(args: argparse.Namespace, path: Path) -> dict[str, Any]:
+    """``--target synthetic``: the gait of a hidden parameter point as the target, so the
+    behaviour error can reach 0 (as Level 1's synthetic recordings), with the published SDs.
+
+    Candidates of the hidden point, drawn with ``--target-seed``: around the start for
+    ``--space motor`` (normal, SD 0.25 of each log range: a perturbed connectome), uniform
+    in the box for ``command``. The first that undulates, moves at least
+    ``MOVING_SPEED_MM_S`` and (with a start) whose gait differs from the start's by a mean
+    ``|z|`` of at least ``MIN_START_ERROR`` is taken (the start must not already meet the
+    target). Written to / read from ``path`` (JSON: the point, in parameter units and in the
+    unit cube, the target and the start's error)."""
+    from celegans.io import to_jsonable, write_json
+    from fitting.level2.behaviour import DEFAULT_GAIT_TARGETS
+
+    if path.exists():
+        return json.loads(path.read_text())
+    space, start = closed_loop_space(args)
+    rng = np.random.default_rng(args.target_seed)
+    n = 11
+    U = np.clip(start + 0.25 * rng.standard_normal((n, space.d)), 0.0, 1.0) \
+        if start is not None else rng.random((n, space.d))
+    ev = build_closed_loop_evaluator(args)
+    try:
+        feats, failed, _ = ev.simulate(U if start is None else np.vstack([start, U]))
+    finally:
+        ev.executor.close()
+    feats = feats[:, 0, :]
+    f0 = feats[0] if start is not None else None
+    if start is not None:
+        feats, failed = feats[1:], failed[1:]
+    names = ev.protocol.features
+    sd = np.array([DEFAULT_GAIT_TARGETS[args.medium][k]["sd"] for k in names])
+    for u, f, bad in zip(U, feats, failed, strict=True):
+        if bad or not np.all(np.isfinite(f)) or f[names.index("speed_mm_s")] < \
+                MOVING_SPEED_MM_S or not f[names.index("frequency_hz")] > 0:
+            continue
+        e0 = float(np.mean(np.abs((f0 - f) / sd))) if f0 is not None else None
+        if e0 is not None and e0 < MIN_START_ERROR:     # (NaN: the start has no gait: fine)
+            continue
+        rec = {"unit": u, "params": space.to_dicts(u[None])[0], "start_error": e0,
+               "target": {k: {"mean": float(v), "sd": float(s)}
+                          for k, v, s in zip(names, f, sd, strict=True)}}
+        write_json(path, to_jsonable(rec))
+        return json.loads(path.read_text())
+    raise SystemExit(f"--target synthetic: none of {n} candidates (--target-seed "
+                     f"{args.target_seed}) moves with a gait the start misses; try another "
+                     "seed")
 
 
 def run_inverse(args: argparse.Namespace) -> None:
@@ -223,6 +312,10 @@ def _run_key(args: argparse.Namespace, hashes: dict[str, str]) -> str:
         # runs before these two entered the key were NEURON runs without an undulation
         # threshold; their features differ, so they must not be read as these
         parts += [f"backend={args.backend}", f"min_kappa_L={MIN_UNDULATION_KAPPA_L:g}"]
+        if args.space != "command":
+            parts.append(f"space={args.space}")
+        if args.target != "published":
+            parts.append(f"target={args.target}:{args.target_seed}")
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:12]
 
 
@@ -244,14 +337,21 @@ def run_baseline(args: argparse.Namespace, seed: int, make, close, cache: Path |
                  algorithm: str = "nsga2") -> _Run:
     """NSGA-II (its default operators; or ``algorithm``, e.g. ``random``: uniform random
     points in the box, as many per batch as NSGA-II's population) with ``--pop`` and
-    ``--base-evals``; with ``cache`` the run is read from / written to that ``.npz`` (same
-    problem, budget, seed and input files), so assisted-search variants can be compared
-    without rerunning the baseline."""
+    ``--base-evals``. With a start (``--space motor``) the first batch holds it and
+    uniform random points, as ``fit_level2`` starts NSGA-II. With ``cache`` the run is read
+    from / written to that ``.npz`` (same problem, budget, seed and input files), so
+    assisted-search variants can be compared without rerunning the baseline."""
     from fitting.level1 import FitConfig, optimise
+
+    opts = {}
+    if getattr(args, "start", None) is not None:
+        rng = np.random.default_rng(seed)
+        opts["sampling"] = args.start if algorithm == "random" else \
+            np.vstack([args.start, rng.random((args.pop - 1, args.start.shape[1]))])
 
     def run(ev):
         return optimise(ev, FitConfig(algorithm=algorithm, pop_size=args.pop,
-                                      max_evals=args.base_evals, seed=seed,
+                                      max_evals=args.base_evals, seed=seed, options=opts,
                                       progress=args.problem == "closed-loop"))
 
     label = "NSGA-II" if algorithm == "nsga2" else f"{algorithm} search"
@@ -295,12 +395,15 @@ def _load_run(path: Path) -> _Run:
         return _Run(d["X"], d["F"], d["failed"], float(d["wall_s"]))
 
 
-def run_assisted(config: Any, make, close, cache: Path | None) -> _Run:
-    """The surrogate-assisted search with ``config``; cached like :func:`run_baseline`."""
+def run_assisted(config: Any, make, close, cache: Path | None,
+                 start: np.ndarray | None = None) -> _Run:
+    """The surrogate-assisted search with ``config`` (``start`` evaluated first, in the
+    initial design); cached like :func:`run_baseline`."""
     from fitting.surrogate.assisted import surrogate_assisted_optimise
 
     return _cached_run(f"seed {config.seed}: assisted",
-                       lambda ev: surrogate_assisted_optimise(ev, config), make, close, cache)
+                       lambda ev: surrogate_assisted_optimise(ev, config, initial=start),
+                       make, close, cache)
 
 
 def main() -> None:
@@ -329,12 +432,25 @@ def main() -> None:
                     help="assisted, outputs z: whole-cube candidates of the Thompson slots")
     ap.add_argument("--split-saturated", type=int, default=None, choices=(0, 1),
                     help="assisted, outputs z: indicator GPs for capped deviations (default 0)")
+    ap.add_argument("--assist-option", action="append", default=[], metavar="NAME=VALUE",
+                    help="assisted: any other AssistConfig field (value read as JSON, e.g. "
+                         "tr_init=0.4); repeatable")
     ap.add_argument("--medium", default="water", choices=("water", "agar"),
                     help="closed-loop: medium and its gait targets (default water)")
     ap.add_argument("--run-s", "--water-s", dest="run_s", type=float, default=None,
                     help="closed-loop: run length (s; default 4 in water, 8 on agar)")
     ap.add_argument("--discard-s", type=float, default=None,
                     help="closed-loop: transient not measured (s; default half the run)")
+    ap.add_argument("--space", default="command", choices=CLOSED_LOOP_SPACES,
+                    help="closed-loop: fitted parameters: 'command' (muscle gain, AVB-VB gap, "
+                         "command current: 3) or 'motor' (Level-2 class-pair multipliers of the "
+                         "forward motor circuit, glutamate sign, gap conductance: 31, from the "
+                         "unfitted connectome, evaluated first by every search)")
+    ap.add_argument("--target", default="published", choices=("published", "synthetic"),
+                    help="closed-loop: gait targets: published (Fang-Yen et al. 2010) or the "
+                         "gait of a hidden parameter point (reachable: error 0 is possible)")
+    ap.add_argument("--target-seed", type=int, default=0,
+                    help="closed-loop, --target synthetic: seed of the hidden point")
     ap.add_argument("--backend", default="torch", choices=("torch", "neuron"),
                     help="closed-loop: network backend of the organism (default torch)")
     ap.add_argument("--executor", default="process", choices=("serial", "process"),
@@ -365,10 +481,17 @@ def main() -> None:
     runs = []
     closed = args.problem == "closed-loop"
     hashes: dict[str, str] = {}
-    args.organism_snapshot = None
+    args.organism_snapshot, args.start, n_var = None, None, 4
     if closed:
         snap, hashes = snapshot_organism(out)
         args.organism_snapshot = str(snap)
+        space, args.start = closed_loop_space(args)
+        n_var = space.d
+        if args.target == "synthetic":
+            tkey = _run_key(args, hashes)
+            args.target_features = synthetic_target(
+                args, out / "baseline" / f"target_{tkey}.json")["target"]
+            print(f"synthetic target (seed {args.target_seed}): {args.target_features}")
     outputs = args.outputs or ("z" if closed else "objectives")
     key = _run_key(args, hashes)
     cache_dir = out / "baseline" if closed and not args.no_cache else None
@@ -390,15 +513,28 @@ def main() -> None:
                                ("n_candidates", args.n_candidates),
                                ("split_saturated", None if args.split_saturated is None
                                 else bool(args.split_saturated))) if v is not None}
-    assist = AssistConfig(max_evals=args.sa_evals, seed=0, model=args.model, progress=closed,
-                          outputs=outputs, **extra)
+    for item in args.assist_option:
+        name, sep, value = item.partition("=")
+        if not sep or name not in AssistConfig.__dataclass_fields__ or name in (
+                "max_evals", "seed", "progress"):
+            ap.error(f"--assist-option {item!r}: expected NAME=VALUE with NAME a field of "
+                     f"AssistConfig other than max_evals, seed, progress")
+        try:
+            extra[name] = json.loads(value)
+        except json.JSONDecodeError:
+            extra[name] = value
+    try:
+        assist = AssistConfig(max_evals=args.sa_evals, seed=0, model=args.model,
+                              progress=closed, outputs=outputs, **extra)
+    except Exception as exc:        # SurrogateError: a bad option value
+        ap.error(str(exc))
     print(f"problem {args.problem}"
           + (f" ({args.medium} {run_s(args):g} s, first {discard_of(args):g} s not measured, "
              f"{args.backend} network)"
              if closed else "")
           + f"; NSGA-II pop {args.pop}, {args.base_evals} evaluations; "
           f"surrogate-assisted ({args.model}, outputs {outputs}) {args.sa_evals} evaluations, "
-          f"initial design {assist.initial_size(3 if closed else 4)}, batch {assist.batch}; "
+          f"initial design {assist.initial_size(n_var)}, batch {assist.batch}; "
           f"seeds {args.seeds}")
     akey = _assist_key(key, assist)
 
@@ -424,7 +560,7 @@ def main() -> None:
                   f"{rb.F.shape[0]} evaluations ({tb:.0f} s)")
             continue
         ra = run_assisted(AssistConfig(**{**assist.__dict__, "seed": seed}), make, close,
-                          acache(seed))
+                          acache(seed), args.start)
         ta = ra.wall_s
         if args.stage == "assisted":
             print(f"seed {seed}: assisted best {ra.best_curve()[1][-1]:.4g} after "
@@ -526,11 +662,16 @@ def main() -> None:
     from celegans.io import to_jsonable, write_json
 
     # closed loop: one file per surrogate output (and medium other than water)
-    tag = ((f"_{args.medium}" if args.medium != "water" else "") + f"_{outputs}") if closed \
-        else ""
+    tag = ((f"_{args.medium}" if args.medium != "water" else "")
+           + (f"_{args.space}" if args.space != "command" else "")
+           + (f"_synthetic{args.target_seed}" if args.target == "synthetic" else "")
+           + f"_{outputs}") if closed else ""
     write_json(out / f"results{tag}.json", to_jsonable(
                {"problem": args.problem, "base_evals": args.base_evals, "pop": args.pop,
                 "sa_evals": args.sa_evals, "medium": args.medium if closed else None,
+                "space": args.space if closed else None,
+                "target": (args.target_features if args.target == "synthetic" else "published")
+                if closed else None,
                 "run_s": run_s(args) if closed else None,
                 "discard_s": discard_of(args) if closed else None, "input_sha256": hashes,
                 "inputs_changed_during_run": changed,
@@ -551,8 +692,8 @@ def main() -> None:
     ax.set_xlabel("true simulations")
     ax.set_ylabel("best summed objective")
     ax.legend()
-    ax.set_title(f"{args.problem}" + (f", {args.medium} (surrogate outputs: {outputs})"
-                                      if closed else ""))
+    ax.set_title(f"{args.problem}" + (f", {args.medium}, {n_var} parameters (surrogate "
+                                      f"outputs: {outputs})" if closed else ""))
     fig.tight_layout()
     fig.savefig(out / f"surrogate_savings{tag}.png", dpi=120)
     print(f"figure: {out / f'surrogate_savings{tag}.png'}")

@@ -149,17 +149,28 @@ class PymooOptimizer:
 
 
 class RandomSearch:
-    """Uniform random sampling of the unit cube."""
+    """Uniform random sampling of the unit cube; ``sampling`` (unit-cube rows, e.g. the
+    starting point) are evaluated first, in the first batch(es), like a GA's initial
+    population."""
 
     multi = False
 
-    def __init__(self, n_var: int, pop_size: int, seed: int, **_: Any) -> None:
+    def __init__(self, n_var: int, pop_size: int, seed: int,
+                 sampling: np.ndarray | None = None, **_: Any) -> None:
         self.n_var, self.pop_size = n_var, pop_size
         self.rng = np.random.default_rng(seed)
         self.done = False
+        self._pending = np.zeros((0, n_var))
+        if sampling is not None:
+            S = np.atleast_2d(np.asarray(sampling, float))
+            if S.ndim != 2 or S.shape[1] != n_var or not np.all((S >= 0) & (S <= 1)):
+                raise AlgorithmError(f"random: sampling must be rows of {n_var} unit-cube "
+                                     f"values in [0, 1], got shape {S.shape}")
+            self._pending = S
 
     def ask(self) -> np.ndarray:
-        return self.rng.random((self.pop_size, self.n_var))
+        first, self._pending = self._pending[:self.pop_size], self._pending[self.pop_size:]
+        return np.vstack([first, self.rng.random((self.pop_size - len(first), self.n_var))])
 
     def tell(self, X, F, failed, z=None) -> None:
         return None
@@ -255,7 +266,7 @@ def make_optimizer(name: str, n_var: int, n_obj: int, pop_size: int, seed: int, 
     if key in OWN_ALGORITHMS and mutation is not None:
         raise AlgorithmError(f"algorithm {name!r}: the state-mutating operator needs a GA")
     if key == "random":
-        return RandomSearch(n_var, pop_size, seed)
+        return RandomSearch(n_var, pop_size, seed, options.get("sampling"))
     if key == "grid":
         return GridSearch(n_var, pop_size, seed, budget=budget, **options)
     if key == "sa":

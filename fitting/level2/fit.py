@@ -5,7 +5,8 @@ and targets, and the :class:`~fitting.level2.evaluator.Level2Evaluator` on an ex
 runs a pymoo algorithm by name through :func:`fitting.level1.optimise` (checkpoint after every
 generation, exact resume) or, with ``surrogate``, the surrogate-assisted search. The starting
 point (the organism's current values: multipliers 1 = unscaled anatomy) is the first member of
-the initial population, so the run reports the error it started from; the other members are
+the initial population (of the GAs, DE and random search), so the run reports the error it
+started from; the other members are
 uniform in the box, or with ``init_spread > 0`` drawn around the start (normal, that SD in
 unit-cube coordinates, clipped): a prior-centred search for small budgets.
 
@@ -175,7 +176,7 @@ def fit_level2(config: Level2Config | Mapping[str, Any], run_dir: str | os.PathL
             X0 = np.vstack([x0, others]) if n_other else x0
             opts = dict(cfg.algorithm_options)
             if cfg.algorithm.lower() in ("nsga2", "ga", "spea2", "nsga3", "unsga3", "age",
-                                         "sms", "de"):
+                                         "sms", "de", "random"):
                 opts.setdefault("sampling", X0)
             fc = FitConfig(algorithm=cfg.algorithm, pop_size=cfg.pop_size,
                            max_evals=cfg.max_evals, seed=cfg.seed, options=opts,

@@ -101,6 +101,9 @@ class AssistConfig:
         n_candidates: GP: candidates screened per iteration.
         exploit: GP: batch slots given to the refined posterior-mean minimiser.
         succ_tol: GP and ensemble: improving batches in a row that double the trust region.
+        fail_tol: batches in a row without improvement that halve it; ``None``: GP
+            ``ceil(max(4, d) / batch)`` (TuRBO, Eriksson et al. 2019), ensemble
+            ``max(2, ceil(d / batch))``.
         gp: keyword arguments of :class:`~fitting.surrogate.gp.GaussianProcess`.
         inner_algorithm, inner_pop, inner_generations: the search on the surrogate.
         kappa: exploration weight of the lower confidence bound (inner search, front).
@@ -134,6 +137,7 @@ class AssistConfig:
     n_candidates: int = 1000
     exploit: int = 1
     succ_tol: int = 3
+    fail_tol: int | None = None
     gp: dict[str, Any] = field(default_factory=dict)
     inner_algorithm: str = "nsga2"
     inner_pop: int = 48
@@ -161,6 +165,8 @@ class AssistConfig:
                      "succ_tol"):
             if int(getattr(self, name)) < 1:
                 raise SurrogateError(f"{name}: must be >= 1, got {getattr(self, name)}")
+        if self.fail_tol is not None and int(self.fail_tol) < 1:
+            raise SurrogateError(f"fail_tol: must be >= 1 (or None), got {self.fail_tol}")
         if self.n_init is not None and self.n_init < 2:
             raise SurrogateError(f"n_init: need >= 2 initial evaluations, got {self.n_init}")
         if self.outputs not in ("objectives", "z"):
@@ -440,6 +446,8 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
     fail_tol = max(2, int(np.ceil(d / max(config.batch, 1))))
     if config.model == "gp":
         fail_tol = int(np.ceil(max(4.0 / config.batch, d / config.batch)))
+    if config.fail_tol is not None:
+        fail_tol = int(config.fail_tol)
     if resume:
         if ckpt is None:
             raise SurrogateError("resume: needs a run_dir holding a checkpoint")

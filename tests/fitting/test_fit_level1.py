@@ -98,6 +98,24 @@ def test_algorithm_menu_runs_and_improves(alg, target, passive_params):
     assert np.isfinite(curve[-1]) and curve[-1] <= curve[0]
 
 
+def test_random_search_evaluates_given_points_first(target, passive_params):
+    """``sampling`` (e.g. the start of a Level-2 fit) fills the first batch; the rest of the
+    run is uniform."""
+    from fitting.algorithms import AlgorithmError, make_optimizer
+
+    start = np.array([[0.5, 0.25, 0.75]])[:, :len(passive_params)]
+    cfg = FitConfig(algorithm="random", pop_size=4, max_evals=12, seed=0, progress=False,
+                    options={"sampling": start})
+    r = optimise(_evaluator(target, passive_params), cfg)
+    np.testing.assert_array_equal(r.X[0], start[0])
+    plain = optimise(_evaluator(target, passive_params), FitConfig(
+        algorithm="random", pop_size=4, max_evals=12, seed=0, progress=False))
+    np.testing.assert_array_equal(r.X[1:4], plain.X[:3])      # the same stream after it
+    assert not np.any(np.all(np.isclose(r.X[4:], start), axis=1))
+    with pytest.raises(AlgorithmError, match="sampling must be rows of"):
+        make_optimizer("random", start.shape[1], 1, 4, 0, options={"sampling": start + 1})
+
+
 def test_unknown_algorithm_and_bad_bounds_are_clear_errors(passive_params):
     with pytest.raises(FitError, match="algorithm: unknown 'hillclimb'"):
         FitConfig(algorithm="hillclimb")

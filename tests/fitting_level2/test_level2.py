@@ -71,6 +71,15 @@ def test_level2_surrogate_assisted_variant(tmp_path):
     assert res.best_error <= res.start_error
 
 
+def test_random_search_level2_starts_from_the_organism_values():
+    res = fit_level2(_config(algorithm="random", max_evals=16), None, progress=False)
+    ps = level2_parameters(PARAMS)
+    space = ParamSpace.from_parameters(ps)
+    x0 = space.to_unit(np.array([[ps[n].value for n in space.names]]))[0]
+    np.testing.assert_allclose(res.optim.X[0], x0)
+    assert np.isfinite(res.start_error)        # (found among the evaluated points)
+
+
 def test_failures_are_penalised_not_fatal():
     proto, target = build_protocol(_config())
     space = ParamSpace.from_bounds({"network.mult.gap.AVB.VB": (0.2, 5.0),

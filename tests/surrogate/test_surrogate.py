@@ -172,6 +172,29 @@ def test_assist_config_errors():
     with pytest.raises(SurrogateError, match="trust region"):
         AssistConfig(tr_min=0.5, tr_init=0.2)
     assert AssistConfig().initial_size(4) == 10 and AssistConfig().initial_size(20) == 42
+    with pytest.raises(SurrogateError, match="fail_tol: must be >= 1"):
+        AssistConfig(fail_tol=0)
+
+
+def test_fail_tol_sets_how_fast_the_trust_region_shrinks():
+    """With ``fail_tol=1`` every batch that does not improve the best halves the region; by
+    default (TuRBO: ceil(max(4, d) / batch) = 4 here) it takes four in a row."""
+    def lengths(**kw):
+        cfg = AssistConfig(max_evals=24, n_init=6, batch=1, seed=0, progress=False,
+                           n_candidates=200, gp={"steps": 40}, **kw)
+        res = surrogate_assisted_optimise(ToyEvaluator(), cfg)
+        best = np.minimum.accumulate(np.where(res.failed, np.inf, res.F.sum(1)))
+        improved = best[6:] < np.concatenate([[best[5]], best[6:-1]]) * (1 - 1e-3)
+        return np.array([d["tr_length"] for d in res.diagnostics[1:]]), improved
+
+    L, improved = lengths(fail_tol=1)
+    for i in range(len(L) - 1):         # L[i]: the region batch i was drawn from
+        if not improved[i] and L[i] / 2 >= AssistConfig().tr_min:
+            assert L[i + 1] == pytest.approx(L[i] / 2)
+    assert (~improved[:-1]).any()
+    L4, improved4 = lengths()
+    first_fail = int(np.argmin(improved4))
+    assert not improved4[first_fail] and L4[first_fail + 1] == pytest.approx(L4[first_fail])
 
 
 def _gait_standin(model, params, protocol, *, backend="neuron", dt_ms=1.0, **options):
