@@ -435,7 +435,8 @@ def main() -> None:
                     help="assisted, outputs z: indicator GPs for capped deviations (default 0)")
     ap.add_argument("--assist-option", action="append", default=[], metavar="NAME=VALUE",
                     help="assisted: any other AssistConfig field (value read as JSON, e.g. "
-                         "tr_init=0.4); repeatable")
+                         "fail_tol=3); repeatable; the results file and figure get a tag of "
+                         "the options")
     ap.add_argument("--medium", default="water", choices=("water", "agar"),
                     help="closed-loop: medium and its gait targets (default water)")
     ap.add_argument("--run-s", "--water-s", dest="run_s", type=float, default=None,
@@ -475,6 +476,7 @@ def main() -> None:
         run_inverse(args)
         return
     from fitting.surrogate.assisted import AssistConfig, evaluations_to_reach
+    from fitting.surrogate.ensemble import SurrogateError
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -527,8 +529,8 @@ def main() -> None:
     try:
         assist = AssistConfig(max_evals=args.sa_evals, seed=0, model=args.model,
                               progress=closed, outputs=outputs, **extra)
-    except Exception as exc:        # SurrogateError: a bad option value
-        ap.error(str(exc))
+    except (SurrogateError, TypeError, ValueError) as exc:     # a bad option value
+        ap.error(f"--assist-option: {exc}")
     print(f"problem {args.problem}"
           + (f" ({args.medium} {run_s(args):g} s, first {discard_of(args):g} s not measured, "
              f"{args.backend} network)"
@@ -667,6 +669,8 @@ def main() -> None:
            + (f"_{args.space}" if args.space != "command" else "")
            + (f"_synthetic{args.target_seed}" if args.target == "synthetic" else "")
            + f"_{outputs}") if closed else ""
+    if args.assist_option:      # (a variant must not overwrite the default's results)
+        tag += "_opt" + akey[:6]
     write_json(out / f"results{tag}.json", to_jsonable(
                {"problem": args.problem, "base_evals": args.base_evals, "pop": args.pop,
                 "sa_evals": args.sa_evals, "medium": args.medium if closed else None,

@@ -6,9 +6,9 @@ runs a pymoo algorithm by name through :func:`fitting.level1.optimise` (checkpoi
 generation, exact resume) or, with ``surrogate``, the surrogate-assisted search. The starting
 point (the organism's current values: multipliers 1 = unscaled anatomy) is the first member of
 the initial population (of the GAs, DE and random search), so the run reports the error it
-started from; the other members are
-uniform in the box, or with ``init_spread > 0`` drawn around the start (normal, that SD in
-unit-cube coordinates, clipped): a prior-centred search for small budgets.
+started from; the other members are uniform in the box, or with ``init_spread > 0`` drawn
+around the start (normal, that SD in unit-cube coordinates, clipped): a prior-centred search
+for small budgets.
 
 Run folder: ``checkpoint.pkl``, ``network_fitted.yaml`` (the organism parameter file with the
 fitted values, loadable by ``celegans.organism.load_config`` / ``celegans simulate``),
