@@ -435,8 +435,9 @@ def main() -> None:
                     help="assisted, outputs z: indicator GPs for capped deviations (default 0)")
     ap.add_argument("--assist-option", action="append", default=[], metavar="NAME=VALUE",
                     help="assisted: any other AssistConfig field (value read as JSON, e.g. "
-                         "fail_tol=3); repeatable; the results file and figure get a tag of "
-                         "the options")
+                         "fail_tol=3); repeatable. With this or any other assisted option "
+                         "except --n-init and --batch the results file and figure get a tag "
+                         "of the settings")
     ap.add_argument("--medium", default="water", choices=("water", "agar"),
                     help="closed-loop: medium and its gait targets (default water)")
     ap.add_argument("--run-s", "--water-s", dest="run_s", type=float, default=None,
@@ -669,7 +670,9 @@ def main() -> None:
            + (f"_{args.space}" if args.space != "command" else "")
            + (f"_synthetic{args.target_seed}" if args.target == "synthetic" else "")
            + f"_{outputs}") if closed else ""
-    if args.assist_option:      # (a variant must not overwrite the default's results)
+    variant = [args.candidates, args.split_saturated, args.global_candidates, args.n_parents,
+               args.n_candidates, *args.assist_option]
+    if any(v is not None for v in variant):     # (must not overwrite the default's results)
         tag += "_opt" + akey[:6]
     write_json(out / f"results{tag}.json", to_jsonable(
                {"problem": args.problem, "base_evals": args.base_evals, "pop": args.pop,
