@@ -7,54 +7,49 @@ worth a true simulation. :func:`offspring_candidates` breeds them from the evalu
 binary tournaments on the summed objective among the best ``n_parents`` points, simulated
 binary crossover (SBX, Deb & Agrawal 1995, Complex Systems 9:115) and polynomial mutation
 (Deb & Goyal 1996), both with the distribution indices of pymoo's NSGA-II defaults (crossover
-eta 15, probability 0.9; mutation eta 20, probability 1/d per coordinate), in the unit cube.
+eta 15, probability 0.9, each coordinate with probability 1/2; mutation eta 20, probability 1/d
+per coordinate), in the unit cube. The operators are pymoo's own (``cross_sbx``, ``mut_pm``),
+driven by the caller's random generator so a run is reproducible and resumable.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from pymoo.operators.crossover.sbx import cross_sbx
+from pymoo.operators.mutation.pm import mut_pm
+
+
+def _sbx(A: np.ndarray, B: np.ndarray, eta: float, rng: np.random.Generator
+         ) -> tuple[np.ndarray, np.ndarray]:
+    """Children of the parent rows ``A``, ``B`` (unit cube) by bounded SBX (pymoo's
+    ``cross_sbx``), each coordinate with probability 1/2."""
+    n, d = A.shape
+    col = np.ones((n, 1))
+    Q = cross_sbx(np.stack([A, B]).astype(float), np.zeros(d), np.ones(d), eta * col,
+                  0.5 * col, 0.5 * col, random_state=rng)
+    return Q[0], Q[1]
+
+
+def _pm(X: np.ndarray, eta: float, prob: float, rng: np.random.Generator) -> np.ndarray:
+    """Bounded polynomial mutation (pymoo's ``mut_pm``) of each coordinate of the rows of
+    ``X`` with probability ``prob``."""
+    n, d = X.shape
+    return mut_pm(np.asarray(X, float), np.zeros(d), np.ones(d), np.full(n, float(eta)),
+                  np.full(n, float(prob)), False, random_state=rng)
 
 
 def sbx_pair(a: np.ndarray, b: np.ndarray, eta: float, rng: np.random.Generator
              ) -> tuple[np.ndarray, np.ndarray]:
     """Two children of parents ``a``, ``b`` (unit cube) by bounded SBX, each coordinate with
     probability 1/2."""
-    c1, c2 = a.copy(), b.copy()
-    for i in range(a.size):
-        if rng.random() > 0.5 or abs(a[i] - b[i]) < 1e-14:
-            continue
-        y1, y2 = min(a[i], b[i]), max(a[i], b[i])
-        u = rng.random()
-        kids = []
-        for beta in (1.0 + 2.0 * y1 / (y2 - y1), 1.0 + 2.0 * (1.0 - y2) / (y2 - y1)):
-            alpha = 2.0 - beta ** -(eta + 1.0)
-            bq = (u * alpha) ** (1.0 / (eta + 1.0)) if u <= 1.0 / alpha else \
-                (1.0 / (2.0 - u * alpha)) ** (1.0 / (eta + 1.0))
-            kids.append(bq)
-        lo = np.clip(0.5 * (y1 + y2 - kids[0] * (y2 - y1)), 0.0, 1.0)
-        hi = np.clip(0.5 * (y1 + y2 + kids[1] * (y2 - y1)), 0.0, 1.0)
-        if rng.random() < 0.5:
-            lo, hi = hi, lo
-        c1[i], c2[i] = lo, hi
-    return c1, c2
+    c1, c2 = _sbx(np.atleast_2d(a), np.atleast_2d(b), eta, rng)
+    return c1[0], c2[0]
 
 
 def polynomial_mutation(x: np.ndarray, eta: float, prob: float, rng: np.random.Generator
                         ) -> np.ndarray:
     """Bounded polynomial mutation of each coordinate of ``x`` with probability ``prob``."""
-    y = x.copy()
-    for i in range(x.size):
-        if rng.random() >= prob:
-            continue
-        d1, d2 = y[i], 1.0 - y[i]
-        u = rng.random()
-        p = 1.0 / (eta + 1.0)
-        if u < 0.5:
-            dq = (2 * u + (1 - 2 * u) * (1 - d1) ** (eta + 1)) ** p - 1.0
-        else:
-            dq = 1.0 - (2 * (1 - u) + 2 * (u - 0.5) * (1 - d2) ** (eta + 1)) ** p
-        y[i] = np.clip(y[i] + dq, 0.0, 1.0)
-    return y
+    return _pm(np.atleast_2d(x), eta, prob, rng)[0]
 
 
 def offspring_candidates(X: np.ndarray, score: np.ndarray, n: int, n_parents: int,
@@ -66,15 +61,13 @@ def offspring_candidates(X: np.ndarray, score: np.ndarray, n: int, n_parents: in
     s = np.where(np.isfinite(score), score, np.inf)
     order = np.argsort(s, kind="stable")[:max(2, min(int(n_parents), len(s)))]
     P, ps = X[order], s[order]
-    d = X.shape[1]
-    out = []
-    while len(out) < n:
-        pair = []
-        for _ in range(2):                                  # binary tournaments
-            i, j = rng.integers(0, len(P), 2)
-            pair.append(P[i] if ps[i] <= ps[j] else P[j])
-        a, b = pair
-        c1, c2 = sbx_pair(a, b, eta_c, rng) if rng.random() < prob_c else (a.copy(), b.copy())
-        out.append(polynomial_mutation(c1, eta_m, 1.0 / d, rng))
-        out.append(polynomial_mutation(c2, eta_m, 1.0 / d, rng))
-    return np.array(out[:n])
+    n_pairs = (int(n) + 1) // 2
+    # binary tournaments: two per parent, the lower score wins
+    i, j = rng.integers(0, len(P), (2, 2 * n_pairs))
+    win = np.where(ps[i] <= ps[j], i, j).reshape(2, n_pairs)
+    A, B = P[win[0]], P[win[1]]
+    C1, C2 = _sbx(A, B, eta_c, rng)
+    keep = rng.random(n_pairs) >= prob_c                   # pairs without crossover
+    C1[keep], C2[keep] = A[keep], B[keep]
+    kids = np.stack([C1, C2], axis=1).reshape(-1, X.shape[1])[:n]
+    return _pm(kids, eta_m, 1.0 / X.shape[1], rng)
