@@ -343,12 +343,12 @@ def run_baseline(args: argparse.Namespace, seed: int, make, close, cache: Path |
     from / written to that ``.npz`` (same problem, budget, seed and input files), so
     assisted-search variants can be compared without rerunning the baseline."""
     from fitting.level1 import FitConfig, optimise
+    from fitting.level2.fit import initial_population
 
     opts = {}
-    if getattr(args, "start", None) is not None:
-        rng = np.random.default_rng(seed)
+    if getattr(args, "start", None) is not None:    # (random search draws the rest itself)
         opts["sampling"] = args.start if algorithm == "random" else \
-            np.vstack([args.start, rng.random((args.pop - 1, args.start.shape[1]))])
+            initial_population(args.start, args.pop, seed)
 
     def run(ev):
         return optimise(ev, FitConfig(algorithm=algorithm, pop_size=args.pop,

@@ -166,18 +166,13 @@ def fit_level2(config: Level2Config | Mapping[str, Any], run_dir: str | os.PathL
                                  "progress": progress, **dict(cfg.surrogate)})
             res = surrogate_assisted_optimise(ev, ac, run_path, resume=resume, initial=x0)
         else:
-            rng = np.random.default_rng(cfg.seed)
-            n_other = max(cfg.pop_size - 1, 0)
-            if cfg.init_spread > 0:     # prior-centred: around the start (anatomy, defaults)
-                others = np.clip(x0 + cfg.init_spread * rng.standard_normal((n_other, space.d)),
-                                 0.0, 1.0)
-            else:
-                others = rng.random((n_other, space.d))
-            X0 = np.vstack([x0, others]) if n_other else x0
             opts = dict(cfg.algorithm_options)
             if cfg.algorithm.lower() in ("nsga2", "ga", "spea2", "nsga3", "unsga3", "age",
-                                         "sms", "de", "random"):
-                opts.setdefault("sampling", X0)
+                                         "sms", "de"):
+                opts.setdefault("sampling", initial_population(x0, cfg.pop_size, cfg.seed,
+                                                               cfg.init_spread))
+            elif cfg.algorithm.lower() == "random":     # the start, then its own uniform draws
+                opts.setdefault("sampling", x0)
             fc = FitConfig(algorithm=cfg.algorithm, pop_size=cfg.pop_size,
                            max_evals=cfg.max_evals, seed=cfg.seed, options=opts,
                            progress=progress)
@@ -186,6 +181,20 @@ def fit_level2(config: Level2Config | Mapping[str, Any], run_dir: str | os.PathL
         if owned:
             ex.close()
     return _finish(cfg, res, ev, ps, x0, proto, target, run_path, provenance or {})
+
+
+def initial_population(x0: np.ndarray, pop_size: int, seed: int, init_spread: float = 0.0
+                       ) -> np.ndarray:
+    """A GA's first population (unit cube): the start ``x0`` (1, d), then ``pop_size - 1``
+    points drawn with ``seed``: uniform, or with ``init_spread > 0`` normal around the start
+    with that SD, clipped to the cube."""
+    rng = np.random.default_rng(seed)
+    n_other, d = max(int(pop_size) - 1, 0), x0.shape[1]
+    if init_spread > 0:         # prior-centred: around the start (anatomy, defaults)
+        others = np.clip(x0 + init_spread * rng.standard_normal((n_other, d)), 0.0, 1.0)
+    else:
+        others = rng.random((n_other, d))
+    return np.vstack([x0, others])
 
 
 def _start_row(X: np.ndarray, x0: np.ndarray) -> int | None:

@@ -443,11 +443,12 @@ def surrogate_assisted_optimise(evaluator: Any, config: AssistConfig,
             signature[opt] = getattr(config, opt)       # (earlier checkpoints stay valid)
     hist, it, diags = History(), 0, []
     tr: dict[str, Any] = {"length": config.tr_init, "fails": 0, "succ": 0, "gp": None}
-    fail_tol = max(2, int(np.ceil(d / max(config.batch, 1))))
-    if config.model == "gp":
-        fail_tol = int(np.ceil(max(4.0 / config.batch, d / config.batch)))
     if config.fail_tol is not None:
         fail_tol = int(config.fail_tol)
+    elif config.model == "gp":
+        fail_tol = int(np.ceil(max(4.0 / config.batch, d / config.batch)))
+    else:
+        fail_tol = max(2, int(np.ceil(d / config.batch)))
     if resume:
         if ckpt is None:
             raise SurrogateError("resume: needs a run_dir holding a checkpoint")

@@ -78,6 +78,8 @@ def test_random_search_level2_starts_from_the_organism_values():
     x0 = space.to_unit(np.array([[ps[n].value for n in space.names]]))[0]
     np.testing.assert_allclose(res.optim.X[0], x0)
     assert np.isfinite(res.start_error)        # (found among the evaluated points)
+    # every evaluated point is new (the start must not shift the random stream onto itself)
+    assert len(np.unique(np.round(res.optim.X, 12), axis=0)) == len(res.optim.X)
 
 
 def test_failures_are_penalised_not_fatal():
